@@ -1,0 +1,131 @@
+# jobrunner — one plain Makefile.
+#   make                 build build/jobrunner
+#   make check           unit (cmocka) and CLI tests; ends with "N passed, N failed"
+#   make check SANITIZE=1  the same under ASan + UBSan (objects in build/san/)
+#   make bench           benchmarks, printing ratios against baselines measured in the same run
+#   make fuzz            libFuzzer targets for FUZZ_TIME seconds each (clang)
+#   make deps            install the Debian packages needed (as root)
+#   make demo            build and run the demo batch in jobs.d/ with the store in db/
+#   make install         PREFIX=/usr/local DESTDIR=
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+
+O := build
+ifeq ($(SANITIZE),1)
+O := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# pkg-config module -> Debian package that provides it.
+PKG_MODULES := yaml-0.1 sqlite3 inih libcrypto
+DEB_yaml-0.1  := libyaml-dev
+DEB_sqlite3   := libsqlite3-dev
+DEB_inih      := libinih-dev
+DEB_libcrypto := libssl-dev
+DEB_cmocka    := libcmocka-dev
+
+# Everything `make deps` installs: build libraries, test tools, run-time tools.
+DEB_PACKAGES := build-essential pkg-config libyaml-dev libsqlite3-dev libinih-dev \
+	libssl-dev libcmocka-dev sqlite3 bubblewrap python3 python3-jsonschema \
+	valgrind clang libclang-rt-14-dev mandoc groff-base procps util-linux
+
+ifneq ($(filter deps clean,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+missing := $(strip $(foreach m,$(PKG_MODULES),$(if $(shell pkg-config --exists $(m) && echo y),,$(m))))
+ifneq ($(missing),)
+$(error missing libraries: $(foreach m,$(missing),$(m) (Debian package $(DEB_$(m)))); run 'make deps' as root or apt-get install $(foreach m,$(missing),$(DEB_$(m))))
+endif
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual
+CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -Ijobrunner
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG_MODULES))
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKG_MODULES))
+
+LIB_SRC  := $(sort $(filter-out jobrunner/main.c,$(wildcard jobrunner/*.c)))
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+HELP_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELP_BIN := $(HELP_SRC:tests/helpers/%.c=$(O)/tests/helpers/%)
+BENCH_SRC:= $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN:= $(BENCH_SRC:tests/bench/%.c=$(O)/tests/bench/%)
+
+all: $(O)/jobrunner
+.PHONY: all check bench fuzz deps demo install clean unit-bins
+.SECONDARY:
+
+$(O)/libjobrunner.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/jobrunner: $(O)/obj/jobrunner/main.o $(O)/libjobrunner.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libjobrunner.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+$(O)/obj/tests/unit/%.o: CFLAGS += $(shell pkg-config --cflags cmocka 2>/dev/null)
+$(O)/obj/tests/unit/%.o: | check-cmocka
+
+check-cmocka:
+	@pkg-config --exists cmocka || { echo "missing cmocka (Debian package libcmocka-dev): run 'make deps' as root" >&2; exit 1; }
+.PHONY: check-cmocka
+
+$(O)/tests/helpers/%: $(O)/obj/tests/helpers/%.o $(O)/libjobrunner.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/bench/%: $(O)/obj/tests/bench/%.o $(O)/libjobrunner.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-bins: $(UNIT_BIN) $(HELP_BIN)
+
+check: $(O)/jobrunner $(UNIT_BIN) $(HELP_BIN) $(BENCH_BIN)
+	@O=$(O) SANITIZE=$(SANITIZE) bash tests/run.sh
+
+bench: $(O)/jobrunner $(BENCH_BIN) $(HELP_BIN)
+	@O=$(O) bash tests/bench/run.sh
+
+FUZZ_TIME ?= 60
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -DJR_FUZZING -std=c11 $(WARN) $(FUZZFLAGS) $(shell pkg-config --cflags $(PKG_MODULES)) \
+		-o $@ $^ $(LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh $(FUZZ_BIN)
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps installs Debian packages: run it as root" >&2; exit 1; fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_PACKAGES)
+
+demo: $(O)/jobrunner
+	@bash tools/demo.sh $(O)/jobrunner
+
+install: $(O)/jobrunner
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/jobrunner
+	install -m 0755 $(O)/jobrunner $(DESTDIR)$(PREFIX)/bin/jobrunner
+	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	install -m 0644 schemas/* $(DESTDIR)$(PREFIX)/share/jobrunner/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

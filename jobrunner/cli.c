@@ -1,0 +1,142 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "banned.h"
+
+static jr_cli_fn cmd_help;
+
+/* One row per subcommand; keep in step with man/jobrunner.1. */
+static const struct jr_cli_command commands[] = {
+	{ "help", cmd_help, "help [COMMAND]", "show help for jobrunner or one command" },
+};
+
+static const struct jr_cli_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+void jr_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("jobrunner: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void jr_cli_usage(FILE *f, const char *command)
+{
+	const struct jr_cli_command *c = find_command(command);
+
+	if (c)
+		fprintf(f, "usage: jobrunner [-c FILE] %s\n", c->synopsis);
+}
+
+static void print_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: jobrunner [-c FILE] COMMAND [ARGS...]\n"
+		"\n"
+		"A declarative job runner: job files in jobs.d/ describe commands; jobrunner\n"
+		"runs them on a backend that can, and records every run in SQLite.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE  configuration file (default: ./jobrunner.ini, then\n"
+		"                     $XDG_CONFIG_HOME/jobrunner/jobrunner.ini, then\n"
+		"                     /etc/jobrunner/jobrunner.ini, else built-in defaults)\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"Exit status: 0 all succeeded, 1 a job failed, 2 usage or configuration error.\n"
+		"'jobrunner help COMMAND' or 'jobrunner COMMAND --help' for one command;\n"
+		"man jobrunner(1), jobrunner.yaml(5) and jobrunner.ini(5) for the details.\n");
+}
+
+static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
+{
+	const struct jr_cli_command *c;
+	char *sub[] = { NULL, (char *)"--help", NULL };
+
+	if (argc < 2) {
+		print_help(stdout);
+		return JR_EXIT_OK;
+	}
+	c = find_command(argv[1]);
+	if (!c || c->fn == cmd_help) {
+		if (!c)
+			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[1]);
+		else
+			print_help(stdout);
+		return c ? JR_EXIT_OK : JR_EXIT_USAGE;
+	}
+	sub[0] = argv[1];
+	return c->fn(cli, 2, sub);
+}
+
+int jr_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_cli cli = { "jobrunner", NULL };
+	const struct jr_cli_command *c;
+	int opt;
+
+	/* '+': stop at the command name, whose options are its own. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cli.config_path = optarg;
+			break;
+		case 'h':
+			print_help(stdout);
+			return JR_EXIT_OK;
+		case 'V':
+			printf("jobrunner %s\n", JR_VERSION);
+			return JR_EXIT_OK;
+		default:
+			if (optopt)
+				jr_cli_error("unknown option '-%c'; see 'jobrunner --help'", optopt);
+			else
+				jr_cli_error("unknown option '%s'; see 'jobrunner --help'",
+					     argv[optind - 1]);
+			return JR_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		print_help(stderr);
+		return JR_EXIT_USAGE;
+	}
+	c = find_command(argv[optind]);
+	if (!c) {
+		jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[optind]);
+		return JR_EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: full reinitialisation for the subcommand's getopt */
+	opterr = 1;
+	return c->fn(&cli, argc, argv);
+}

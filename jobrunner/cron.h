@@ -1,0 +1,26 @@
+/* cron: 5-field cron expressions and @-forms, as used by `schedule:`. */
+#ifndef JR_CRON_H
+#define JR_CRON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct jr_cron {
+	uint64_t minute; /* bit i: minute i (0-59) */
+	uint32_t hour;   /* 0-23 */
+	uint32_t dom;    /* 1-31 */
+	uint16_t month;  /* 1-12 */
+	uint8_t dow;     /* 0-6, Sunday 0 (7 accepted as Sunday) */
+	bool dom_star, dow_star; /* for the classic day-of-month OR day-of-week rule */
+	bool reboot;     /* @reboot: never matched by time */
+};
+
+/* Parses expr ("*\/5 * * * *", "0 3 * * mon-fri", "@daily"...). Returns 0, or
+ * -1 with a message in errbuf naming the field and what was expected. */
+int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t errlen);
+/* The first minute strictly after t (local time) that matches; -1 if none. */
+time_t jr_cron_next(const struct jr_cron *c, time_t t);
+
+#endif

@@ -1,0 +1,81 @@
+/* util: allocation that dies on exhaustion, a growable string buffer, JSON
+ * string escaping, strict number/duration/size parsing, opening files that
+ * must be trusted, and clocks. Nothing here is async-signal-safe. */
+#ifndef JR_UTIL_H
+#define JR_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Allocation: on exhaustion these print "out of memory" and abort(), as git's
+ * xmalloc dies; callers never check for NULL. */
+void *jr_xmalloc(size_t size);
+void *jr_xcalloc(size_t nmemb, size_t size);
+void *jr_xrealloc(void *ptr, size_t size);
+/* Grows *ptr (holding *alloc elements of elsize) to hold at least need. */
+void jr_xgrow(void **ptr, size_t *alloc, size_t need, size_t elsize);
+char *jr_xstrdup(const char *s);
+char *jr_xstrndup(const char *s, size_t n);
+char *jr_xasprintf(const char *fmt, ...) JR_PRINTF(1, 2);
+
+/* A growable NUL-terminated buffer (git's strbuf). buf is never NULL after
+ * jr_buf_init; release frees and leaves it reusable; detach hands the string
+ * to the caller. */
+struct jr_buf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+#define JR_BUF_INIT { NULL, 0, 0 }
+void jr_buf_init(struct jr_buf *b);
+void jr_buf_release(struct jr_buf *b);
+void jr_buf_reset(struct jr_buf *b);
+char *jr_buf_detach(struct jr_buf *b, size_t *len);
+void jr_buf_grow(struct jr_buf *b, size_t extra);
+void jr_buf_add(struct jr_buf *b, const void *data, size_t len);
+void jr_buf_adds(struct jr_buf *b, const char *s);
+void jr_buf_addch(struct jr_buf *b, char c);
+void jr_buf_addf(struct jr_buf *b, const char *fmt, ...) JR_PRINTF(2, 3);
+void jr_buf_vaddf(struct jr_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes
+ * become U+FFFD so the output is always valid JSON. s may be NULL: null. */
+void jr_buf_add_json_str(struct jr_buf *b, const char *s);
+void jr_buf_add_json_strn(struct jr_buf *b, const char *s, size_t len);
+
+/* Strict parsers: the whole string must be consumed; no sign, no spaces.
+ * Return 0, or -1 with errno set to EINVAL (malformed) or ERANGE. */
+int jr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Durations: "90" (seconds), "90s", "15m", "2h", "1d", "1h30m", "500ms". */
+int jr_parse_duration_ms(const char *s, int64_t *out_ms);
+/* Sizes in bytes: "512", "64K", "10M", "2G", "1T" (powers of 1024). */
+int jr_parse_size(const char *s, uint64_t *out);
+
+/* Opens path read-only for a file jobrunner must trust (job files, ini):
+ * refuses, judged by fstat on the opened descriptor, anything that is not a
+ * regular file, is group- or world-writable, has more than one hard link,
+ * or is owned by someone other than the effective user or root. Returns the
+ * descriptor (O_CLOEXEC) or -1 with err set ("PATH: is writable by ..."). */
+int jr_open_trusted(const char *path, struct jr_err *err);
+
+/* Reads all of fd into b, failing with EFBIG past max bytes. */
+int jr_read_all(int fd, size_t max, struct jr_buf *b, struct jr_err *err);
+
+/* Creates dir and missing parents with mode (for new directories only). */
+int jr_mkdir_p(const char *dir, unsigned mode, struct jr_err *err);
+
+/* Wall clock and monotonic clock in milliseconds. */
+int64_t jr_now_ms(void);
+int64_t jr_mono_ms(void);
+
+/* Formats a wall-clock ms timestamp as "YYYY-MM-DD HH:MM:SS" local time. */
+void jr_fmt_time(int64_t ms, char *out, size_t outlen);
+/* Formats a duration in ms as "1.2s", "3m04s", "2h05m". */
+void jr_fmt_duration(int64_t ms, char *out, size_t outlen);
+
+#define JR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The binary answers --help and --version; usage errors exit 2.
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "--help exits 0" "$JR" --help
+contains "--help lists commands" "$T/out" "Commands:"
+contains "--help names exit statuses" "$T/out" "Exit status"
+expect_exit 0 "--version exits 0" "$JR" --version
+contains "--version prints the version" "$T/out" "jobrunner 0."
+expect_exit 2 "unknown command exits 2" "$JR" frobnicate
+contains "unknown command is named" "$T/err" "unknown command 'frobnicate'"
+expect_exit 2 "unknown option exits 2" "$JR" --frob
+expect_exit 2 "no command exits 2" "$JR"
+expect_exit 0 "help exits 0" "$JR" help
+
+done_testing

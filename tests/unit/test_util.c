@@ -1,0 +1,147 @@
+/* Unit tests for util.c: buffers, JSON strings, parsers, trusted open. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_buf(void **state)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	char *s;
+	size_t len;
+	int i;
+
+	(void)state;
+	jr_buf_init(&b);
+	assert_string_equal(b.buf, "");
+	for (i = 0; i < 1000; i++)
+		jr_buf_addf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.buf));
+	assert_memory_equal(b.buf, "0,1,2,", 6);
+	jr_buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	jr_buf_adds(&b, "abc");
+	s = jr_buf_detach(&b, &len);
+	assert_string_equal(s, "abc");
+	assert_int_equal(len, 3);
+	free(s);
+	jr_buf_release(&b);
+}
+
+static void test_json_str(void **state)
+{
+	struct jr_buf b = JR_BUF_INIT;
+
+	(void)state;
+	jr_buf_init(&b);
+	jr_buf_add_json_str(&b, "a\"b\\c\n\t\x01 é");
+	assert_string_equal(b.buf, "\"a\\\"b\\\\c\\n\\t\\u0001 é\"");
+	jr_buf_reset(&b);
+	jr_buf_add_json_strn(&b, "\xff\xc3", 2); /* invalid UTF-8 */
+	assert_string_equal(b.buf, "\"\\ufffd\\ufffd\"");
+	jr_buf_reset(&b);
+	jr_buf_add_json_str(&b, NULL);
+	assert_string_equal(b.buf, "null");
+	jr_buf_release(&b);
+}
+
+static void test_durations(void **state)
+{
+	static const struct { const char *s; int64_t ms; } good[] = {
+		{ "90", 90000 }, { "90s", 90000 }, { "15m", 900000 }, { "2h", 7200000 },
+		{ "1d", 86400000 }, { "1h30m", 5400000 }, { "500ms", 500 }, { "0", 0 },
+	};
+	static const char *bad[] = { "", "-1", "1x", "h", "1h30", " 1s", "1.5s", "99999999999999999999" };
+	int64_t v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < JR_ARRAY_SIZE(good); i++) {
+		assert_int_equal(jr_parse_duration_ms(good[i].s, &v), 0);
+		assert_int_equal(v, good[i].ms);
+	}
+	for (i = 0; i < JR_ARRAY_SIZE(bad); i++)
+		assert_int_equal(jr_parse_duration_ms(bad[i], &v), -1);
+}
+
+static void test_sizes(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(jr_parse_size("512", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(jr_parse_size("64K", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(jr_parse_size("10M", &v), 0);
+	assert_int_equal(v, 10485760);
+	assert_int_equal(jr_parse_size("2G", &v), 0);
+	assert_int_equal(v, 2147483648ULL);
+	assert_int_equal(jr_parse_size("", &v), -1);
+	assert_int_equal(jr_parse_size("K", &v), -1);
+	assert_int_equal(jr_parse_size("1.5G", &v), -1);
+	assert_int_equal(jr_parse_size("99999999999999T", &v), -1);
+	assert_int_equal(errno, ERANGE);
+}
+
+static void test_open_trusted(void **state)
+{
+	char dir[] = "/tmp/jrutil.XXXXXX", path[256], link2[300];
+	struct jr_err err = JR_ERR_INIT;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f.yaml", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = jr_open_trusted(path, &err);
+	assert_true(fd >= 0);
+	close(fd);
+
+	chmod(path, 0664);
+	assert_int_equal(jr_open_trusted(path, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by its group"));
+	chmod(path, 0646);
+	assert_int_equal(jr_open_trusted(path, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by everyone"));
+	chmod(path, 0644);
+
+	snprintf(link2, sizeof(link2), "%s/hard", dir);
+	assert_int_equal(link(path, link2), 0);
+	assert_int_equal(jr_open_trusted(path, &err), -1);
+	assert_non_null(strstr(err.msg, "hard links"));
+	unlink(link2);
+
+	assert_int_equal(jr_open_trusted(dir, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(mkfifo(link2, 0600), 0);
+	assert_int_equal(jr_open_trusted(link2, &err), -1); /* must not hang */
+	unlink(link2);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_open_trusted),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
