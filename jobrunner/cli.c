@@ -11,6 +11,14 @@ static jr_cli_fn cmd_help;
 
 /* One row per subcommand; keep in step with man/jobrunner.1. */
 static const struct jr_cli_command commands[] = {
+	/* running jobs (cli_run.c) */
+
+	/* job files (cli_validate.c) */
+
+	/* history (cli_history.c) */
+
+	/* machines and backends (cli_machines.c) */
+
 	{ "help", cmd_help, "help [COMMAND]", "show help for jobrunner or one command" },
 };
 

@@ -31,6 +31,16 @@ struct jr_cli_command {
 
 int jr_cli_main(int argc, char **argv);
 
+/* The subcommands, each in its own file. */
+/* cli_run.c */
+
+/* cli_validate.c */
+
+/* cli_history.c */
+
+/* cli_machines.c */
+
+
 /* Prints "jobrunner: " + message to stderr (for subcommands). */
 void jr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
