@@ -32,12 +32,12 @@ DEB_PACKAGES := build-essential pkg-config libyaml-dev libsqlite3-dev libinih-de
 	libssl-dev libcmocka-dev sqlite3 bubblewrap python3 python3-jsonschema \
 	valgrind clang libclang-rt-14-dev mandoc groff-base procps util-linux
 
-ifneq ($(filter deps clean,$(MAKECMDGOALS)),$(MAKECMDGOALS))
-missing := $(strip $(foreach m,$(PKG_MODULES),$(if $(shell pkg-config --exists $(m) && echo y),,$(m))))
-ifneq ($(missing),)
-$(error missing libraries: $(foreach m,$(missing),$(m) (Debian package $(DEB_$(m)))); run 'make deps' as root or apt-get install $(foreach m,$(missing),$(DEB_$(m))))
-endif
-endif
+# A missing library is named with its Debian package before anything is
+# compiled. A prerequisite, not a parse-time check, so that `make deps check`
+# and `make deps demo` work on a fresh machine: deps runs first, then this.
+check-libs:
+	@$(foreach m,$(PKG_MODULES),pkg-config --exists $(m) || { echo "jobrunner: missing library $(m) (Debian package $(DEB_$(m))): run 'make deps' as root, or apt-get install $(DEB_$(m))" >&2; exit 1; };) true
+.PHONY: check-libs
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual
@@ -67,7 +67,7 @@ $(O)/libjobrunner.a: $(LIB_OBJ)
 $(O)/jobrunner: $(O)/obj/jobrunner/main.o $(O)/libjobrunner.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/obj/%.o: %.c
+$(O)/obj/%.o: %.c | check-libs
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,12 +13,22 @@ static jr_cli_fn cmd_help;
 /* One row per subcommand; keep in step with man/jobrunner.1. */
 static const struct jr_cli_command commands[] = {
 	/* running jobs (cli_run.c) */
-
+	{ "run", jr_cli_run, "run [JOB...] [-t TAG] [-j N] [--dry-run]",
+	  "run jobs (all, the named ones, or those tagged TAG) and what they need" },
+	{ "plan", jr_cli_plan, "plan [JOB...] [-t TAG] [--json]",
+	  "show the backend and machine each job would get, and why not the others" },
 	/* job files (cli_validate.c) */
-
+	{ "validate", jr_cli_validate, "validate", "check the configuration and every job file" },
+	{ "list", jr_cli_list, "list [--json]", "list the jobs with schedule, backends, tags, file" },
 	/* history (cli_history.c) */
-
+	{ "history", jr_cli_history, "history [JOB] [-n N] [--status S] [--json]",
+	  "show past runs, newest first" },
+	{ "show", jr_cli_show, "show RUN [--json]",
+	  "show one run in full (RUN: any unique prefix of a run id)" },
+	{ "logs", jr_cli_logs, "logs RUN [--stderr] [--follow]", "print a run's stdout (or stderr)" },
+	{ "db", jr_cli_db, "db path", "print the database path (for sqlite3)" },
 	/* machines and backends (cli_machines.c) */
+	{ "machines", jr_cli_machines, "machines [--json]", "show this host's facts and backends" },
 
 	{ "help", cmd_help, "help [COMMAND]", "show help for jobrunner or one command" },
 };
@@ -107,10 +118,14 @@ int jr_cli_main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct jr_cli cli = { "jobrunner", NULL };
+	struct jr_cli cli = { "jobrunner", NULL, argc, argv };
 	const struct jr_cli_command *c;
 	int opt;
 
+	/* A reader that goes away (jobrunner history | head) must not kill us
+	 * in the middle of recording a run; children get default dispositions
+	 * back from the spawn core. */
+	signal(SIGPIPE, SIG_IGN);
 	/* '+': stop at the command name, whose options are its own. */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {

@@ -6,6 +6,11 @@
 
 #include <stdio.h>
 
+#include "config.h"
+#include "jobfile.h"
+#include "machine.h"
+#include "store.h"
+
 enum jr_exit {
 	JR_EXIT_OK = 0,     /* everything asked for succeeded */
 	JR_EXIT_FAILED = 1, /* a job failed (or was lost, timed out, unrunnable) */
@@ -16,6 +21,8 @@ enum jr_exit {
 struct jr_cli {
 	const char *progname;
 	const char *config_path; /* -c FILE, or NULL to search */
+	int argc;                /* jobrunner's whole command line, for the record */
+	char **argv;
 };
 
 /* A subcommand: argv[0] is the command name; returns an enum jr_exit value
@@ -33,13 +40,39 @@ int jr_cli_main(int argc, char **argv);
 
 /* The subcommands, each in its own file. */
 /* cli_run.c */
-
+jr_cli_fn jr_cli_run, jr_cli_plan;
 /* cli_validate.c */
-
+jr_cli_fn jr_cli_validate, jr_cli_list;
 /* cli_history.c */
-
+jr_cli_fn jr_cli_history, jr_cli_show, jr_cli_logs, jr_cli_db;
 /* cli_machines.c */
+jr_cli_fn jr_cli_machines;
 
+/* What a subcommand needs loaded (cli_util.c). */
+enum jr_cli_need {
+	JR_NEED_CONFIG = 0,      /* always loaded */
+	JR_NEED_JOBS = 1 << 0,   /* every job file, valid, else exit 2 */
+	JR_NEED_HOST = 1 << 1,   /* this machine's facts */
+	JR_NEED_STORE = 1 << 2,  /* the database, opened, migrated, reconciled */
+};
+
+struct jr_cli_ctx {
+	struct jr_config cfg;
+	struct jr_jobset jobs;
+	struct jr_machine host;
+	struct jr_store *st;
+	unsigned loaded; /* enum jr_cli_need bits, plus 1 << 8 for the config */
+};
+
+/* Loads what need asks for; prints every error itself (all job file errors
+ * at once). Returns JR_EXIT_OK, or the exit status to return. Release with
+ * jr_cli_ctx_release whatever it returned. */
+int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *ctx);
+void jr_cli_ctx_release(struct jr_cli_ctx *ctx);
+
+/* For subcommands' getopt loops: prints the usage line of command and a
+ * pointer to --help, returns JR_EXIT_USAGE. */
+int jr_cli_bad_usage(const char *command);
 
 /* Prints "jobrunner: " + message to stderr (for subcommands). */
 void jr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

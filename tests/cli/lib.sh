@@ -47,3 +47,39 @@ done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
+
+# ---- a project in a temporary directory, for end-to-end tests ----
+# setup_project [INI_EXTRA]: $P/jobrunner.ini, $P/jobs.d, database and logs
+# in $P/db. jr ARGS... runs the binary against it.
+setup_project() {
+	P=$T/p
+	rm -rf "$P"
+	mkdir -p "$P/jobs.d"
+	chmod 755 "$P" "$P/jobs.d"
+	cat >"$P/jobrunner.ini" <<EOINI
+[jobrunner]
+jobs_dir = jobs.d
+database = db/jobrunner.db
+log_dir = db/logs
+parallel = 2
+backends = local
+${1:-}
+EOINI
+	chmod 644 "$P/jobrunner.ini"
+	DB=$P/db/jobrunner.db
+}
+jr() { "$JR" -c "$P/jobrunner.ini" "$@"; }
+# job FILE: writes stdin to $P/jobs.d/FILE with safe permissions.
+job() { cat >"$P/jobs.d/$1"; chmod 644 "$P/jobs.d/$1"; }
+# q SQL: one query against the test database, '|'-separated output.
+q() { sqlite3 -batch "$DB" "$@"; }
+# wait_for DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+wait_for() {
+	local d=$1 s=$2 i; shift 2
+	for ((i = 0; i < s * 10; i++)); do
+		if "$@" 2>/dev/null; then ok "$d"; return 0; fi
+		sleep 0.1
+	done
+	nok "$d (not within ${s}s)"
+	return 1
+}

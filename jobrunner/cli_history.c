@@ -1,0 +1,450 @@
+/* cli_history: `history`, `show`, `logs` and `db path`: reading what the
+ * store recorded. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#include "banned.h"
+
+#define HISTORY_DEFAULT 20
+
+static void fmt_opt_time(int64_t ms, char *out, size_t len)
+{
+	if (ms > 0)
+		jr_fmt_time(ms, out, len);
+	else
+		snprintf(out, len, "-");
+}
+
+static void fmt_exit(const struct jr_run_row *r, char *out, size_t len)
+{
+	if (r->signal)
+		snprintf(out, len, "SIG%s", sigabbrev_np(r->signal) ? sigabbrev_np(r->signal) : "?");
+	else if (r->exit_code >= 0)
+		snprintf(out, len, "%d", r->exit_code);
+	else
+		snprintf(out, len, "-");
+}
+
+/* One line of text for a table cell: newlines become spaces, cut at max. */
+static void cell(const char *s, char *out, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < max; i++)
+		out[i] = (s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
+	out[i] = '\0';
+	if (s && s[i] && max > 4)
+		memcpy(out + max - 4, "...", 4);
+}
+
+int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "number", required_argument, NULL, 'n' },
+		{ "status", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_run_row *rows = NULL;
+	struct jr_buf b = JR_BUF_INIT;
+	const char *job = NULL, *status = NULL;
+	enum jr_run_status stv;
+	struct jr_cli_ctx ctx;
+	int64_t limit = HISTORY_DEFAULT;
+	bool json = false;
+	size_t i, n = 0;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "n:s:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (jr_parse_i64(optarg, 0, 1000000000, &limit) < 0) {
+				jr_cli_error("-n: expected a number of runs (0 for all), got '%s'", optarg);
+				return JR_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (jr_run_status_parse(optarg, &stv) < 0) {
+				jr_cli_error("--status: unknown status '%s' (queued, running, succeeded, "
+					     "failed, timed_out, skipped, unrunnable, lost)", optarg);
+				return JR_EXIT_USAGE;
+			}
+			status = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, "history");
+			printf("\nShows runs, newest first: every attempt of every job, or of JOB.\n"
+			       "  -n, --number N   at most N runs (default %d; 0 for all)\n"
+			       "  -s, --status S   only runs with status S (queued running succeeded failed\n"
+			       "                   timed_out skipped unrunnable lost)\n"
+			       "  --json           one JSON array of run objects\n"
+			       "RUN ids may be abbreviated to any unique prefix in show and logs.\n",
+			       HISTORY_DEFAULT);
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage("history");
+		}
+	}
+	if (argc - optind > 1)
+		return jr_cli_bad_usage("history");
+	if (optind < argc)
+		job = argv[optind];
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	if (jr_store_history(ctx.st, job, status, (int)limit, &rows, &n, &err) < 0) {
+		jr_cli_error("%s", err.msg);
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	if (json) {
+		jr_buf_addch(&b, '[');
+		for (i = 0; i < n; i++) {
+			jr_buf_adds(&b, i ? ",\n " : "\n ");
+			jr_run_row_to_json(&rows[i], &b);
+		}
+		jr_buf_adds(&b, n ? "\n]\n" : "]\n");
+		fwrite(b.buf, 1, b.len, stdout);
+		goto out;
+	}
+	if (n == 0) {
+		if (isatty(1))
+			printf("no runs%s%s%s%s recorded in %s\n", job ? " of " : "", job ? job : "",
+			       status ? " with status " : "", status ? status : "", ctx.cfg.database);
+		goto out;
+	}
+	{
+		int wjob = 3;
+
+		for (i = 0; i < n; i++)
+			if ((int)strlen(rows[i].job) > wjob)
+				wjob = (int)strlen(rows[i].job);
+		printf("%-12s  %-*s  %3s  %-10s  %-19s  %8s  %5s  %s\n", "RUN", wjob, "JOB", "ATT",
+		       "STATUS", "STARTED", "DURATION", "EXIT", "ERROR");
+		for (i = 0; i < n; i++) {
+			const struct jr_run_row *r = &rows[i];
+			char started[32], dur[32], ex[16], er[80];
+
+			fmt_opt_time(r->started_ms, started, sizeof(started));
+			if (r->has_usage)
+				jr_fmt_duration(r->duration_ms, dur, sizeof(dur));
+			else
+				snprintf(dur, sizeof(dur), "-");
+			fmt_exit(r, ex, sizeof(ex));
+			cell(r->error, er, sizeof(er));
+			printf("%-12.12s  %-*s  %3d  %-10s  %-19s  %8s  %5s  %s\n", r->id, wjob, r->job,
+			       r->attempt, jr_run_status_name(r->status), started, dur, ex, er);
+		}
+	}
+out:
+	jr_run_rows_free(rows, n);
+	jr_buf_release(&b);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}
+
+/* Resolves a run id prefix; prints why not and returns the exit status. */
+static int find_run(struct jr_cli_ctx *ctx, const char *prefix, struct jr_run_row *row)
+{
+	char cands[JR_RUN_LOOKUP_MAX_CANDS][JR_RUN_ID_LEN + 1];
+	struct jr_err err = JR_ERR_INIT;
+	size_t i, nc = 0;
+	int r;
+
+	r = jr_store_run_lookup(ctx->st, prefix, row, cands, JR_RUN_LOOKUP_MAX_CANDS, &nc, &err);
+	switch (r) {
+	case 0:
+		return JR_EXIT_OK;
+	case 1:
+		jr_cli_error("no run id starts with '%s' (see 'jobrunner history')", prefix);
+		return JR_EXIT_USAGE;
+	case 2:
+		jr_cli_error("run id prefix '%s' is ambiguous; it matches:", prefix);
+		for (i = 0; i < nc; i++)
+			fprintf(stderr, "  %s\n", cands[i]);
+		if (nc == JR_RUN_LOOKUP_MAX_CANDS)
+			fprintf(stderr, "  ...\n");
+		return JR_EXIT_USAGE;
+	default:
+		jr_cli_error("%s", err.msg);
+		return JR_EXIT_USAGE;
+	}
+}
+
+static void print_tail(const char *title, const char *path, const char *tail)
+{
+	size_t n;
+
+	if (!tail || !*tail)
+		return;
+	printf("--- %s (last 4 KiB; all of it: %s)\n", title, path ? path : "-");
+	n = strlen(tail);
+	fwrite(tail, 1, n, stdout);
+	if (tail[n - 1] != '\n')
+		putchar('\n');
+}
+
+static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row *sigs,
+		      size_t nsig)
+{
+	char t1[32], t2[32], d[32], ex[16];
+	size_t i;
+
+	fmt_opt_time(r->started_ms, t1, sizeof(t1));
+	fmt_opt_time(r->finished_ms, t2, sizeof(t2));
+	fmt_exit(r, ex, sizeof(ex));
+	printf("run         %s\n", r->id);
+	printf("job         %s (definition %.12s)\n", r->job, r->job_hash ? r->job_hash : "-");
+	printf("attempt     %d\n", r->attempt);
+	printf("status      %s\n", jr_run_status_name(r->status));
+	if (r->error)
+		printf("error       %s\n", r->error);
+	printf("exit        %s\n", ex);
+	printf("target      %s\n", r->target ? r->target : "{}");
+	printf("backend     %s\n", r->backend ? r->backend : "-");
+	printf("machine     %s\n", r->machine ? r->machine : "-");
+	printf("decision    %s\n", r->decision ? r->decision : "-");
+	if (r->pid)
+		printf("pid         %lld\n", (long long)r->pid);
+	printf("started     %s\n", t1);
+	printf("finished    %s\n", t2);
+	if (r->has_usage) {
+		jr_fmt_duration(r->duration_ms, d, sizeof(d));
+		printf("duration    %s (%lld ms)\n", d, (long long)r->duration_ms);
+		printf("cpu         user %lld ms, system %lld ms\n", (long long)r->user_ms,
+		       (long long)r->sys_ms);
+		printf("max rss     %lld KiB\n", (long long)r->max_rss_kb);
+	}
+	printf("left behind %d process%s\n", r->leftovers, r->leftovers == 1 ? "" : "es");
+	for (i = 0; i < nsig; i++) {
+		fmt_opt_time(sigs[i].at_ms, t1, sizeof(t1));
+		printf("%s SIG%s sent at %s (%s)\n", i ? "           " : "signals    ",
+		       sigabbrev_np(sigs[i].sig) ? sigabbrev_np(sigs[i].sig) : "?", t1,
+		       sigs[i].reason ? sigs[i].reason : "-");
+	}
+	printf("stdout      %s\n", r->stdout_path ? r->stdout_path : "-");
+	printf("stderr      %s\n", r->stderr_path ? r->stderr_path : "-");
+	if (r->invocation_argv)
+		printf("invocation  %s\n", r->invocation_argv);
+	print_tail("stdout", r->stdout_path, r->stdout_tail);
+	print_tail("stderr", r->stderr_path, r->stderr_tail);
+}
+
+int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_run_signal_row *sigs = NULL;
+	struct jr_run_row row;
+	struct jr_buf b = JR_BUF_INIT;
+	struct jr_cli_ctx ctx;
+	char *def = NULL;
+	bool json = false;
+	size_t nsig = 0;
+	int opt, rc;
+
+	memset(&row, 0, sizeof(row));
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, "show");
+			printf("\nShows one run in full: status, exit, the backend and machine chosen and\n"
+			       "why, times, CPU and memory, the signals jobrunner sent it and why,\n"
+			       "processes left behind, log paths and the tails of its output.\n"
+			       "RUN is a run id or any unique prefix of one.\n"
+			       "  --json   one JSON object {\"run\", \"signals\", \"definition\"}\n");
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage("show");
+		}
+	}
+	if (argc - optind != 1)
+		return jr_cli_bad_usage("show");
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	if (rc == JR_EXIT_OK)
+		rc = find_run(&ctx, argv[optind], &row);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	if (jr_store_run_signals_list(ctx.st, row.id, &sigs, &nsig, &err) < 0 ||
+	    (row.job_hash && jr_store_job_definition(ctx.st, row.job, row.job_hash, &def, NULL,
+						     &err) < 0)) {
+		jr_cli_error("%s", err.msg);
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	if (json) {
+		jr_buf_adds(&b, "{\"run\":");
+		jr_run_row_to_json(&row, &b);
+		jr_buf_adds(&b, ",\"signals\":");
+		jr_run_signals_to_json(sigs, nsig, &b);
+		jr_buf_adds(&b, ",\"definition\":");
+		jr_buf_adds(&b, def ? def : "null");
+		jr_buf_adds(&b, "}\n");
+		fwrite(b.buf, 1, b.len, stdout);
+	} else {
+		show_text(&row, sigs, nsig);
+	}
+out:
+	free(def);
+	jr_run_signal_rows_free(sigs, nsig);
+	jr_run_row_release(&row);
+	jr_buf_release(&b);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}
+
+/* Copies what fd has from *off on to stdout. */
+static int copy_from(int fd, off_t *off)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), *off)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -1;
+		*off += n;
+	}
+	fflush(stdout);
+	return n < 0 ? -1 : 0;
+}
+
+int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stderr", no_argument, NULL, 'e' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_run_row row;
+	struct jr_cli_ctx ctx;
+	bool use_err = false, follow = false;
+	const char *path;
+	off_t off = 0;
+	int opt, rc, fd = -1;
+
+	memset(&row, 0, sizeof(row));
+	while ((opt = getopt_long(argc, argv, "efh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+			use_err = true;
+			break;
+		case 'f':
+			follow = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, "logs");
+			printf("\nPrints the whole stdout log of a run (RUN: any unique prefix of its id).\n"
+			       "  -e, --stderr   its stderr log instead\n"
+			       "  -f, --follow   keep printing what the run writes until it ends\n");
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage("logs");
+		}
+	}
+	if (argc - optind != 1)
+		return jr_cli_bad_usage("logs");
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	if (rc == JR_EXIT_OK)
+		rc = find_run(&ctx, argv[optind], &row);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	path = use_err ? row.stderr_path : row.stdout_path;
+	if (!path) {
+		jr_cli_error("run %s has no %s log (its job sends %s elsewhere)", row.id,
+			     use_err ? "stderr" : "stdout", use_err ? "stderr" : "stdout");
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && !(errno == ENOENT && follow && row.status == JR_RUN_RUNNING)) {
+		jr_cli_error("%s: %s", path, strerror(errno));
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		bool running;
+
+		if (fd < 0)
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && copy_from(fd, &off) < 0) {
+			if (errno != EPIPE)
+				jr_cli_error("%s: %s", path, strerror(errno));
+			rc = errno == EPIPE ? JR_EXIT_OK : JR_EXIT_USAGE;
+			goto out;
+		}
+		if (!follow)
+			break;
+		{
+			struct jr_run_row now;
+			size_t nc = 0;
+
+			memset(&now, 0, sizeof(now));
+			if (jr_store_run_lookup(ctx.st, row.id, &now, NULL, 0, &nc, &err) != 0) {
+				jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
+				rc = JR_EXIT_USAGE;
+				goto out;
+			}
+			running = now.status == JR_RUN_RUNNING || now.status == JR_RUN_QUEUED;
+			jr_run_row_release(&now);
+		}
+		if (!running) {
+			if (fd >= 0)
+				copy_from(fd, &off);
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	jr_run_row_release(&row);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}
+
+int jr_cli_db(const struct jr_cli *cli, int argc, char **argv)
+{
+	struct jr_cli_ctx ctx;
+	int rc;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		jr_cli_usage(stdout, "db");
+		printf("\nPrints the path of the history database, for example:\n"
+		       "  sqlite3 \"$(jobrunner db path)\" 'SELECT * FROM job_stats'\n");
+		return JR_EXIT_OK;
+	}
+	if (argc != 2 || strcmp(argv[1], "path"))
+		return jr_cli_bad_usage("db");
+	rc = jr_cli_ctx_load(cli, JR_NEED_CONFIG, &ctx);
+	if (rc == JR_EXIT_OK)
+		printf("%s\n", ctx.cfg.database);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}

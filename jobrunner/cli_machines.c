@@ -1,0 +1,84 @@
+/* cli_machines: `machines`, the facts targets are matched against. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "util.h"
+
+#include "banned.h"
+
+int jr_cli_machines(const struct jr_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_buf b = JR_BUF_INIT;
+	struct jr_cli_ctx ctx;
+	bool json = false;
+	size_t i;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, "machines");
+			printf("\nShows the machines jobs can run on and their facts (arch, os, kernel,\n"
+			       "distro, distro_version, hostname, cpus, tags): the values a job's\n"
+			       "`targets` are matched against, and the backends configured.\n"
+			       "  --json   JSON instead of text\n");
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage("machines");
+		}
+	}
+	if (optind < argc)
+		return jr_cli_bad_usage("machines");
+	rc = jr_cli_ctx_load(cli, JR_NEED_HOST, &ctx);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	if (json) {
+		jr_buf_adds(&b, "[{\"machine\":");
+		jr_buf_add_json_str(&b, ctx.host.hostname);
+		jr_buf_adds(&b, ",\"backend\":\"local\",\"facts\":{");
+		for (i = 0; i < ctx.host.nfacts; i++) {
+			if (i)
+				jr_buf_addch(&b, ',');
+			jr_buf_add_json_str(&b, ctx.host.facts[i].key);
+			jr_buf_addch(&b, ':');
+			jr_buf_add_json_str(&b, ctx.host.facts[i].value);
+		}
+		jr_buf_adds(&b, "},\"tags\":[");
+		for (i = 0; i < ctx.host.tags.n; i++) {
+			if (i)
+				jr_buf_addch(&b, ',');
+			jr_buf_add_json_str(&b, ctx.host.tags.v[i]);
+		}
+		jr_buf_adds(&b, "]}]\n");
+		fwrite(b.buf, 1, b.len, stdout);
+		goto out;
+	}
+	printf("%s (this host, backend local)\n", ctx.host.hostname);
+	for (i = 0; i < ctx.host.nfacts; i++)
+		printf("  %-16s %s\n", ctx.host.facts[i].key, ctx.host.facts[i].value);
+	printf("  %-16s ", "tags");
+	for (i = 0; i < ctx.host.tags.n; i++)
+		printf("%s%s", i ? ", " : "", ctx.host.tags.v[i]);
+	printf("%s\n", ctx.host.tags.n ? "" : "(none; set them in [local] tags)");
+	printf("\nbackends in preference order (jobrunner.ini):");
+	for (i = 0; i < ctx.cfg.nbackends; i++)
+		printf(" %s%s", ctx.cfg.backends[i],
+		       jr_backend_find(ctx.cfg.backends[i]) ? "" : " (not available in this build)");
+	printf("\n");
+out:
+	jr_buf_release(&b);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}

@@ -1,0 +1,253 @@
+/* cli_run: `run` and `plan`. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "sched.h"
+#include "util.h"
+
+#include "banned.h"
+
+struct sel_opts {
+	const char *tag;
+	int parallel; /* 0: from the configuration */
+	bool dry_run, json;
+};
+
+static int parse_sel(const char *command, int argc, char **argv, struct sel_opts *o)
+{
+	static const struct option opts[] = {
+		{ "tag", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool is_run = !strcmp(command, "run");
+	int64_t v;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	while ((opt = getopt_long(argc, argv, is_run ? "t:j:nh" : "t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			o->tag = optarg;
+			break;
+		case 'j':
+			if (!is_run || jr_parse_i64(optarg, 1, 1024, &v) < 0) {
+				jr_cli_error("-j: expected a number of jobs from 1 to 1024, got '%s'",
+					     optarg);
+				return JR_EXIT_USAGE;
+			}
+			o->parallel = (int)v;
+			break;
+		case 'n':
+			if (!is_run)
+				return jr_cli_bad_usage(command);
+			o->dry_run = true;
+			break;
+		case 'J':
+			if (is_run)
+				return jr_cli_bad_usage(command);
+			o->json = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, command);
+			if (is_run)
+				printf("\nRuns the named jobs, or those tagged TAG, or every job, with the jobs\n"
+				       "they need; records every attempt in the database.\n"
+				       "  -t, --tag TAG   the jobs carrying TAG (with names: those of them that do)\n"
+				       "  -j, --jobs N    run up to N jobs at once (default: parallel in jobrunner.ini)\n"
+				       "  -n, --dry-run   only show the plan (as 'jobrunner plan')\n"
+				       "On a terminal a progress line is shown; otherwise (cron) nothing is printed\n"
+				       "unless something failed.\n"
+				       "Exit status: 0 every job succeeded, 1 a job failed, timed out or could not\n"
+				       "run, 2 usage or configuration error, 130/143 interrupted (SIGINT/SIGTERM).\n");
+			else
+				printf("\nShows, without running anything, which backend and machine each job\n"
+				       "(and each of its targets) would get, and why the backends before it in\n"
+				       "the preference order declined.\n"
+				       "  -t, --tag TAG   the jobs carrying TAG\n"
+				       "  --json          JSON instead of a table\n"
+				       "Exit status: 0 every job can run, 1 some job could run nowhere, 2 usage error.\n");
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage(command);
+		}
+	}
+	return -1;
+}
+
+static int select_jobs(struct jr_cli_ctx *ctx, int argc, char **argv, const struct sel_opts *o,
+		       struct jr_job ***jobs, size_t *n)
+{
+	struct jr_err err = JR_ERR_INIT;
+
+	if (jr_sched_select(&ctx->jobs, argv + optind, (size_t)(argc - optind), o->tag, jobs, n,
+			    &err) < 0) {
+		jr_cli_error("%s", err.msg);
+		return JR_EXIT_USAGE;
+	}
+	jr_sched_order(*jobs, *n);
+	return JR_EXIT_OK;
+}
+
+static int do_plan(struct jr_cli_ctx *ctx, struct jr_job **jobs, size_t n, bool json)
+{
+	struct jr_backend_ctx bctx = { &ctx->cfg, &ctx->host };
+	struct jr_buf b = JR_BUF_INIT, dec = JR_BUF_INIT;
+	int wname = 3, wtarget = 6, l, rc = JR_EXIT_OK, first = 1;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if ((l = (int)strlen(jobs[i]->name)) > wname)
+			wname = l;
+		for (j = 0; j < jobs[i]->ntargets; j++) {
+			char *t = jr_target_json(&jobs[i]->targets[j]);
+
+			if ((l = (int)strlen(t)) > wtarget)
+				wtarget = l;
+			free(t);
+		}
+	}
+	if (json)
+		jr_buf_addch(&b, '[');
+	else
+		printf("%-*s  %-*s  %-8s  %-16s  %s\n", wname, "JOB", wtarget, "TARGET", "BACKEND",
+		       "MACHINE", "DECISION");
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < jobs[i]->ntargets; j++) {
+			const struct jr_backend *be;
+			char *t = jr_target_json(&jobs[i]->targets[j]);
+			const char *machine;
+
+			jr_buf_reset(&dec);
+			be = jr_backend_resolve(&bctx, jobs[i], &jobs[i]->targets[j], &dec);
+			if (!be)
+				rc = JR_EXIT_FAILED;
+			machine = be ? ctx->host.hostname : NULL;
+			if (json) {
+				jr_buf_adds(&b, first ? "\n {\"job\":" : ",\n {\"job\":");
+				first = 0;
+				jr_buf_add_json_str(&b, jobs[i]->name);
+				jr_buf_addf(&b, ",\"target\":%s,\"backend\":", t);
+				jr_buf_add_json_str(&b, be ? be->name : NULL);
+				jr_buf_adds(&b, ",\"machine\":");
+				jr_buf_add_json_str(&b, machine);
+				jr_buf_adds(&b, ",\"runnable\":");
+				jr_buf_adds(&b, be ? "true" : "false");
+				jr_buf_adds(&b, ",\"decision\":");
+				jr_buf_add_json_str(&b, dec.buf);
+				jr_buf_addch(&b, '}');
+			} else {
+				printf("%-*s  %-*s  %-8s  %-16s  %s\n", wname, jobs[i]->name, wtarget, t,
+				       be ? be->name : "-", machine ? machine : "-", dec.buf);
+			}
+			free(t);
+		}
+	}
+	if (json) {
+		jr_buf_adds(&b, first ? "]\n" : "\n]\n");
+		fwrite(b.buf, 1, b.len, stdout);
+	}
+	jr_buf_release(&b);
+	jr_buf_release(&dec);
+	return rc;
+}
+
+int jr_cli_plan(const struct jr_cli *cli, int argc, char **argv)
+{
+	struct jr_cli_ctx ctx;
+	struct sel_opts o;
+	struct jr_job **jobs = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = parse_sel("plan", argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST, &ctx);
+	if (rc == JR_EXIT_OK)
+		rc = select_jobs(&ctx, argc, argv, &o, &jobs, &n);
+	if (rc == JR_EXIT_OK)
+		rc = do_plan(&ctx, jobs, n, o.json);
+	free(jobs);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}
+
+static void print_summary(const struct jr_sched_summary *sum, bool tty)
+{
+	char el[32];
+
+	jr_fmt_duration(sum->elapsed_ms, el, sizeof(el));
+	if (tty)
+		fprintf(stderr, "jobrunner: %d run%s in %s: %d succeeded, %d failed, %d timed out, "
+				"%d skipped, %d unrunnable\n",
+			sum->runs, sum->runs == 1 ? "" : "s", el, sum->succeeded, sum->failed,
+			sum->timed_out, sum->skipped, sum->unrunnable);
+	if (sum->units_failed) {
+		fprintf(stderr, "jobrunner: %d of %d job%s did not succeed:\n%s", sum->units_failed,
+			sum->units, sum->units == 1 ? "" : "s", sum->failures.buf);
+		fprintf(stderr, "see 'jobrunner history', 'jobrunner show RUN' and 'jobrunner logs RUN'\n");
+	} else if (sum->failures.len) {
+		fprintf(stderr, "%s", sum->failures.buf);
+	}
+}
+
+int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
+{
+	struct jr_sched_summary sum;
+	struct jr_sched_opts so;
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_cli_ctx ctx;
+	struct sel_opts o;
+	struct jr_job **jobs = NULL;
+	size_t n = 0;
+	bool tty = isatty(2);
+	int rc;
+
+	rc = parse_sel("run", argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST | (o.dry_run ? 0 : JR_NEED_STORE),
+			     &ctx);
+	if (rc == JR_EXIT_OK)
+		rc = select_jobs(&ctx, argc, argv, &o, &jobs, &n);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	if (o.dry_run) {
+		rc = do_plan(&ctx, jobs, n, false);
+		goto out;
+	}
+	if (n == 0) {
+		if (tty)
+			fprintf(stderr, "jobrunner: no jobs in %s\n", ctx.cfg.jobs_dir);
+		goto out;
+	}
+	memset(&so, 0, sizeof(so));
+	so.parallel = o.parallel ? o.parallel : ctx.cfg.parallel;
+	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
+	so.argc = cli->argc;
+	so.argv = cli->argv;
+	if (jr_sched_run(&ctx.cfg, &ctx.host, ctx.st, jobs, n, &so, &sum, &err) < 0) {
+		print_summary(&sum, tty);
+		jr_cli_error("%s", err.msg);
+		rc = sum.interrupted ? 128 + sum.interrupted : JR_EXIT_USAGE;
+	} else {
+		print_summary(&sum, tty);
+		rc = sum.interrupted ? 128 + sum.interrupted
+		     : sum.units_failed ? JR_EXIT_FAILED : JR_EXIT_OK;
+	}
+	jr_sched_summary_release(&sum);
+out:
+	free(jobs);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}

@@ -1,0 +1,1067 @@
+#include "sched.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "spawn.h"
+
+#include "banned.h"
+
+#define TAIL_BYTES 4096
+#define LOCK_RETRY_MS 250    /* concurrency: queue re-tries the lock this often */
+#define HOOK_TIMEOUT_MS (5 * 60 * 1000)
+#define PROGRESS_EVERY_MS 1000
+
+enum unit_state {
+	U_WAITING,  /* needs not done yet, or not started */
+	U_LOCKWAIT, /* concurrency: queue, waiting for another invocation */
+	U_RUNNING,
+	U_RETRY,    /* waiting for the retry delay */
+	U_DONE,
+};
+
+struct unit {
+	struct jr_job *job;
+	size_t js; /* index of its job's state */
+	const struct jr_target *target;
+	char *target_json;
+	const struct jr_backend *backend;
+	struct jr_buf decision;
+	enum unit_state state;
+	enum jr_run_status final; /* when U_DONE */
+	int attempt;
+	int64_t next_mono; /* U_RETRY / U_LOCKWAIT: when to try again */
+	int64_t delay_ms;  /* the next retry's delay */
+	struct jr_cmd *cmd;
+	struct jr_run run;
+	char *stdout_path, *stderr_path;
+	const char *machine;
+};
+
+struct jobstate {
+	struct jr_job *job;
+	size_t *needs; /* indices of jobstates */
+	size_t nneeds;
+	size_t nunits, ndone, nok;
+	int lock_fd;   /* -1 when not held */
+	bool lock_busy; /* forbid: another invocation holds it */
+	char *lock_path;
+};
+
+struct hook {
+	struct jr_cmd *cmd;
+	char *what; /* "on_failure hook of JOB (run ID)" */
+};
+
+struct sched {
+	const struct jr_config *cfg;
+	const struct jr_machine *host;
+	struct jr_store *st;
+	const struct jr_sched_opts *opts;
+	struct jr_sched_summary *sum;
+	struct jr_backend_ctx bctx;
+	int64_t invocation_id;
+	struct jobstate *js;
+	size_t njs;
+	struct unit *u;
+	size_t nu, ndone, nrunning;
+	struct hook *hooks;
+	size_t nhooks, ahooks;
+	char *lock_dir;
+	int stopping; /* signal number once SIGINT/SIGTERM arrived */
+	int64_t start_mono, last_progress;
+	bool progress_shown;
+};
+
+/* ---- signals: a self-pipe the loop polls ---- */
+
+static int sig_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+	ssize_t r = write(sig_pipe[1], &c, 1);
+
+	(void)r;
+	errno = saved;
+}
+
+struct saved_sigs {
+	struct sigaction intr, term, chld;
+};
+
+static int signals_setup(struct saved_sigs *old, struct jr_err *err)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return jr_err_sys(err, errno, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, &old->intr);
+	sigaction(SIGTERM, &sa, &old->term);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, &old->chld);
+	return 0;
+}
+
+static void signals_restore(const struct saved_sigs *old)
+{
+	sigaction(SIGINT, &old->intr, NULL);
+	sigaction(SIGTERM, &old->term, NULL);
+	sigaction(SIGCHLD, &old->chld, NULL);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	sig_pipe[0] = sig_pipe[1] = -1;
+}
+
+/* ---- selection and order ---- */
+
+static bool has_tag(const struct jr_job *job, const char *tag)
+{
+	size_t i;
+
+	for (i = 0; i < job->tags.n; i++)
+		if (!strcmp(job->tags.v[i], tag))
+			return true;
+	return false;
+}
+
+static size_t job_index(const struct jr_jobset *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (!strcmp(set->jobs[i]->name, name))
+			return i;
+	return SIZE_MAX;
+}
+
+int jr_sched_select(const struct jr_jobset *set, char *const *names, size_t n, const char *tag,
+		    struct jr_job ***out, size_t *nout, struct jr_err *err)
+{
+	bool *pick = jr_xcalloc(set->n ? set->n : 1, sizeof(*pick));
+	size_t *stack = jr_xmalloc((set->n ? set->n : 1) * sizeof(*stack));
+	size_t i, j, k, sp = 0, cnt = 0;
+	int ret = -1;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++) {
+		k = job_index(set, names[i]);
+		if (k == SIZE_MAX) {
+			jr_err_set(err, "no job named '%s' (see 'jobrunner list')", names[i]);
+			goto out;
+		}
+		pick[k] = true;
+	}
+	if (tag) {
+		bool any = false;
+
+		for (i = 0; i < set->n; i++)
+			if (has_tag(set->jobs[i], tag) && (!n || pick[i])) {
+				any = true;
+				if (!n)
+					pick[i] = true;
+			}
+		if (!any) {
+			jr_err_set(err, "no%s job has the tag '%s'", n ? " selected" : "", tag);
+			goto out;
+		}
+		/* names and a tag together: the named jobs that carry the tag */
+		if (n)
+			for (i = 0; i < set->n; i++)
+				if (pick[i] && !has_tag(set->jobs[i], tag))
+					pick[i] = false;
+	}
+	if (!n && !tag)
+		for (i = 0; i < set->n; i++)
+			pick[i] = true;
+	/* Add what the picked jobs need, transitively. */
+	for (i = 0; i < set->n; i++)
+		if (pick[i])
+			stack[sp++] = i;
+	while (sp) {
+		const struct jr_job *job = set->jobs[stack[--sp]];
+
+		for (j = 0; j < job->needs.n; j++) {
+			k = job_index(set, job->needs.v[j]);
+			if (k != SIZE_MAX && !pick[k]) {
+				pick[k] = true;
+				stack[sp++] = k;
+			}
+		}
+	}
+	*out = jr_xmalloc((set->n ? set->n : 1) * sizeof(**out));
+	for (i = 0; i < set->n; i++)
+		if (pick[i])
+			(*out)[cnt++] = set->jobs[i];
+	*nout = cnt;
+	ret = 0;
+out:
+	free(pick);
+	free(stack);
+	return ret;
+}
+
+static size_t sel_index(struct jr_job **jobs, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(jobs[i]->name, name))
+			return i;
+	return SIZE_MAX;
+}
+
+void jr_sched_order(struct jr_job **jobs, size_t n)
+{
+	struct jr_job **sorted = jr_xmalloc((n ? n : 1) * sizeof(*sorted));
+	bool *placed = jr_xcalloc(n ? n : 1, sizeof(*placed));
+	size_t i, j, cnt = 0;
+	bool progress = true;
+
+	/* Repeatedly place, in set order, every job whose needs are placed:
+	 * stable, and n is small enough that O(n^2) does not matter next to
+	 * spawning n processes. */
+	while (cnt < n && progress) {
+		progress = false;
+		for (i = 0; i < n; i++) {
+			bool ready = true;
+
+			if (placed[i])
+				continue;
+			for (j = 0; j < jobs[i]->needs.n && ready; j++) {
+				size_t k = sel_index(jobs, n, jobs[i]->needs.v[j]);
+
+				if (k != SIZE_MAX && !placed[k])
+					ready = false;
+			}
+			if (ready) {
+				placed[i] = true;
+				sorted[cnt++] = jobs[i];
+				progress = true;
+			}
+		}
+	}
+	/* A cycle (excluded by jr_jobset_check) would leave jobs out: keep them. */
+	for (i = 0; i < n; i++)
+		if (!placed[i])
+			sorted[cnt++] = jobs[i];
+	memcpy(jobs, sorted, n * sizeof(*jobs));
+	free(sorted);
+	free(placed);
+}
+
+/* ---- files: log directories and lock files ---- */
+
+/* dir must be a real directory (not a symlink) owned by us and not writable
+ * by others: log and lock files are created inside it by name. */
+static int ensure_private_dir(const char *dir, struct jr_err *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return jr_err_sys(err, errno, "mkdir %s", dir);
+	if (lstat(dir, &st) < 0)
+		return jr_err_sys(err, errno, "%s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return jr_err_set(err, "%s: not a directory (a symlink?); refusing to write into it", dir);
+	if (st.st_uid != geteuid())
+		return jr_err_set(err, "%s: owned by uid %lu, not by you; refusing to write into it", dir,
+				  (unsigned long)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return jr_err_set(err, "%s: writable by others (mode %04o); refusing to write into it",
+				  dir, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Creates the parents of dir as needed (0700), then checks dir itself. */
+static int make_private_dir(const char *dir, struct jr_err *err)
+{
+	char *parent = jr_xstrdup(dir);
+	char *slash = strrchr(parent, '/');
+	int ret = 0;
+
+	if (slash && slash != parent) {
+		*slash = '\0';
+		ret = jr_mkdir_p(parent, 0700, err);
+	}
+	free(parent);
+	return ret < 0 ? -1 : ensure_private_dir(dir, err);
+}
+
+/* Opens (creating it once with O_EXCL) the lock file of a job. */
+static int open_lock(const char *path, struct jr_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return jr_err_sys(err, errno, "lock file %s", path);
+	return fd;
+}
+
+/* Reads the last TAIL_BYTES of a file (NULL when it cannot be read). */
+static char *read_tail(const char *path)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	int fd;
+
+	if (!path)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	off = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
+	jr_buf_grow(&b, TAIL_BYTES);
+	n = pread(fd, b.buf, TAIL_BYTES, off);
+	close(fd);
+	if (n <= 0) {
+		jr_buf_release(&b);
+		return NULL;
+	}
+	b.len = (size_t)n;
+	b.buf[b.len] = '\0';
+	/* A NUL inside would cut the text short in SQLite's TEXT: show it. */
+	for (n = 0; (size_t)n < b.len; n++)
+		if (b.buf[n] == '\0')
+			b.buf[n] = '?';
+	return jr_buf_detach(&b, NULL);
+}
+
+/* ---- recording ---- */
+
+static const char *job_target_label(struct unit *u, char *out, size_t len)
+{
+	if (u->job->ntargets > 1)
+		snprintf(out, len, "%s%s", u->job->name, u->target_json);
+	else
+		snprintf(out, len, "%s", u->job->name);
+	return out;
+}
+
+static void note_failure(struct sched *s, struct unit *u, const char *what)
+{
+	char label[512];
+
+	jr_buf_addf(&s->sum->failures, "  %s: %s", job_target_label(u, label, sizeof(label)),
+		    what);
+	if (u->run.id[0])
+		jr_buf_addf(&s->sum->failures, " (run %.12s)", u->run.id);
+	jr_buf_addch(&s->sum->failures, '\n');
+}
+
+static void count_status(struct sched *s, enum jr_run_status st)
+{
+	s->sum->runs++;
+	switch (st) {
+	case JR_RUN_SUCCEEDED: s->sum->succeeded++; break;
+	case JR_RUN_FAILED: s->sum->failed++; break;
+	case JR_RUN_TIMED_OUT: s->sum->timed_out++; break;
+	case JR_RUN_SKIPPED: s->sum->skipped++; break;
+	case JR_RUN_UNRUNNABLE: s->sum->unrunnable++; break;
+	default: break;
+	}
+}
+
+static void run_init(struct sched *s, struct unit *u)
+{
+	memset(&u->run, 0, sizeof(u->run));
+	u->run.invocation_id = s->invocation_id;
+	u->run.job = u->job->name;
+	u->run.job_hash = u->job->hash;
+	u->run.target = u->target_json;
+	u->run.backend = u->backend ? u->backend->name : NULL;
+	u->run.decision = u->decision.buf;
+	u->run.attempt = u->attempt > 0 ? u->attempt : 1;
+	u->run.exit_code = -1;
+}
+
+/* Marks a unit done; the job's lock goes when its last unit is done. A
+ * benign end (skipped because another invocation runs the job) does not
+ * count as a failure of this invocation. */
+static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final, bool benign)
+{
+	struct jobstate *js = &s->js[u->js];
+
+	u->state = U_DONE;
+	u->final = final;
+	s->ndone++;
+	js->ndone++;
+	s->sum->units++;
+	if (final == JR_RUN_SUCCEEDED)
+		js->nok++;
+	else if (!benign)
+		s->sum->units_failed++;
+	if (js->ndone == js->nunits && js->lock_fd >= 0) {
+		close(js->lock_fd); /* releases the flock */
+		js->lock_fd = -1;
+	}
+}
+
+/* The values of the job's secret variables that come from jobrunner's own
+ * environment (those in env.set are known to the job itself), for
+ * jr_job_redact_dup. A NULL-terminated array of pointers into environ. */
+static const char **secret_env(const struct jr_job *job, const char **buf, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < job->env_secret.n && n + 1 < max; i++) {
+		const char *v = getenv(job->env_secret.v[i]);
+
+		if (v && *v)
+			buf[n++] = v;
+	}
+	buf[n] = NULL;
+	return buf;
+}
+
+static char *redact(const struct jr_job *job, const char *text)
+{
+	const char *vals[64];
+
+	return jr_job_redact_dup(job, text, secret_env(job, vals, JR_ARRAY_SIZE(vals)));
+}
+
+/* Records a run that never started (skipped or unrunnable) and ends the unit. */
+static int record_unstarted(struct sched *s, struct unit *u, enum jr_run_status status,
+			    const char *why, struct jr_err *err)
+{
+	char *red = redact(u->job, why);
+	bool benign = status == JR_RUN_SKIPPED && !s->stopping && !strncmp(why, "already running", 15);
+	int ret;
+
+	run_init(s, u);
+	u->run.status = status;
+	u->run.machine = NULL;
+	u->run.started_ms = u->run.finished_ms = jr_now_ms();
+	u->run.error = red;
+	jr_run_id_new(u->run.id);
+	ret = jr_store_run_insert(s->st, &u->run, err);
+	count_status(s, status);
+	if (!benign)
+		note_failure(s, u, red);
+	free(red);
+	unit_done(s, u, status, benign);
+	return ret;
+}
+
+/* ---- hooks ---- */
+
+static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status status)
+{
+	struct jr_strv *lists = status == JR_RUN_SUCCEEDED ? u->job->on_success : u->job->on_failure;
+	size_t n = status == JR_RUN_SUCCEEDED ? u->job->non_success : u->job->non_failure;
+	const char *kind = status == JR_RUN_SUCCEEDED ? "on_success" : "on_failure";
+	char *logpath = NULL, code[16];
+	size_t i;
+
+	if (!n)
+		return;
+	if (u->run.exit_code >= 0)
+		snprintf(code, sizeof(code), "%d", u->run.exit_code);
+	else
+		code[0] = '\0';
+	if (u->stdout_path)
+		logpath = jr_xasprintf("%.*s.hooks", (int)(strlen(u->stdout_path) - 4), u->stdout_path);
+	for (i = 0; i < n; i++) {
+		struct jr_cmd *cmd = jr_cmd_new_argv((const char *const *)lists[i].v);
+		struct hook *h;
+
+		jr_cmd_env_pass_common(cmd);
+		jr_cmd_env_pair(cmd, "JOBRUNNER_RUN_ID", u->run.id);
+		jr_cmd_env_pair(cmd, "JOBRUNNER_JOB", u->job->name);
+		jr_cmd_env_pair(cmd, "JOBRUNNER_STATUS", jr_run_status_name(status));
+		jr_cmd_env_pair(cmd, "JOBRUNNER_EXIT_CODE", code);
+		jr_cmd_set_cwd(cmd, u->job->cwd);
+		if (logpath) {
+			jr_cmd_set_output_file(cmd, logpath, JR_FILE_APPEND);
+			jr_cmd_merge_stderr(cmd);
+		}
+		jr_cmd_set_timeout(cmd, HOOK_TIMEOUT_MS, u->job->kill_grace_ms);
+		jr_cmd_set_kill_leftovers(cmd, true);
+		if (jr_cmd_start(cmd) < 0) {
+			fprintf(stderr, "jobrunner: %s hook of %s (run %.12s): %s\n", kind, u->job->name,
+				u->run.id, jr_cmd_error(cmd));
+			jr_cmd_free(cmd);
+			continue;
+		}
+		jr_xgrow((void **)&s->hooks, &s->ahooks, s->nhooks + 1, sizeof(*s->hooks));
+		h = &s->hooks[s->nhooks++];
+		h->cmd = cmd;
+		h->what = jr_xasprintf("%s hook '%s' of %s (run %.12s)", kind, lists[i].v[0],
+				       u->job->name, u->run.id);
+	}
+	free(logpath);
+}
+
+static void hook_finished(struct sched *s, size_t i)
+{
+	struct hook *h = &s->hooks[i];
+	const struct jr_cmd_result *r = jr_cmd_result(h->cmd);
+
+	if (r->timed_out)
+		fprintf(stderr, "jobrunner: %s timed out\n", h->what);
+	else if (r->signal)
+		fprintf(stderr, "jobrunner: %s killed by signal %d\n", h->what, r->signal);
+	else if (r->exit_code)
+		fprintf(stderr, "jobrunner: %s exited with code %d\n", h->what, r->exit_code);
+	jr_cmd_free(h->cmd);
+	free(h->what);
+	s->hooks[i] = s->hooks[--s->nhooks];
+}
+
+/* ---- attempts ---- */
+
+static void free_paths(struct unit *u)
+{
+	free(u->stdout_path);
+	free(u->stderr_path);
+	u->stdout_path = u->stderr_path = NULL;
+}
+
+/* Finishes the current attempt's row from cmd's result (cmd may be NULL
+ * when the start failed, with why saying how). Then retries or ends. */
+static int attempt_done(struct sched *s, struct unit *u, const char *why, struct jr_err *err)
+{
+	const struct jr_cmd_result *r = u->cmd ? jr_cmd_result(u->cmd) : NULL;
+	struct jr_buf msg = JR_BUF_INIT;
+	char *out_tail = NULL, *err_tail = NULL, *red_err = NULL;
+	enum jr_run_status status;
+	size_t i, nsig = 0;
+	int ret = 0;
+
+	if (!r) {
+		status = JR_RUN_FAILED;
+		jr_buf_adds(&msg, why);
+		u->run.finished_ms = jr_now_ms();
+		u->run.duration_ms = 0;
+	} else {
+		const struct jr_cmd_signal *sigs = jr_cmd_signals(u->cmd, &nsig);
+
+		u->run.exit_code = r->exit_code;
+		u->run.signal = r->signal;
+		u->run.pid = r->pid;
+		u->run.started_ms = r->started_ms;
+		u->run.finished_ms = r->finished_ms;
+		u->run.duration_ms = r->duration_ms;
+		u->run.user_ms = r->user_ms;
+		u->run.sys_ms = r->sys_ms;
+		u->run.max_rss_kb = r->max_rss_kb;
+		u->run.leftovers = r->leftovers;
+		if (r->interrupted) {
+			status = JR_RUN_FAILED;
+			jr_buf_adds(&msg, "interrupted");
+		} else if (r->timed_out) {
+			status = JR_RUN_TIMED_OUT;
+			jr_buf_addf(&msg, "timed out after %lld ms",
+				    (long long)u->job->timeout_ms);
+		} else if (r->signal) {
+			status = JR_RUN_FAILED;
+			jr_buf_addf(&msg, "killed by signal %d (%s)%s", r->signal,
+				    strsignal(r->signal), r->core_dumped ? ", core dumped" : "");
+		} else if (r->exit_code) {
+			status = JR_RUN_FAILED;
+			jr_buf_addf(&msg, "exit code %d", r->exit_code);
+		} else {
+			status = JR_RUN_SUCCEEDED;
+		}
+		if (r->leftovers)
+			jr_buf_addf(&msg, "%s%d process%s left behind, killed", msg.len ? "; " : "",
+				    r->leftovers, r->leftovers == 1 ? "" : "es");
+		for (i = 0; i < nsig; i++)
+			if (jr_store_run_signal(s->st, u->run.id, sigs[i].sig, sigs[i].at_ms,
+						jr_kill_reason_name(sigs[i].reason), err) < 0)
+				ret = -1;
+	}
+	if (u->stdout_path || u->job->out.kind == JR_IO_FILE) {
+		char *t = read_tail(u->stdout_path ? u->stdout_path : u->job->out.path);
+
+		out_tail = t ? redact(u->job, t) : NULL;
+		free(t);
+	}
+	if (u->stderr_path || u->job->err.kind == JR_IO_FILE) {
+		char *t = read_tail(u->stderr_path ? u->stderr_path : u->job->err.path);
+
+		err_tail = t ? redact(u->job, t) : NULL;
+		free(t);
+	}
+	red_err = msg.len ? redact(u->job, msg.buf) : NULL;
+	u->run.status = status;
+	u->run.stdout_tail = out_tail;
+	u->run.stderr_tail = err_tail;
+	u->run.error = red_err;
+	if (jr_store_run_finish(s->st, &u->run, err) < 0)
+		ret = -1;
+	count_status(s, status);
+	jr_cmd_free(u->cmd);
+	u->cmd = NULL;
+	s->nrunning--;
+
+	if (status == JR_RUN_SUCCEEDED) {
+		start_hooks(s, u, status);
+		unit_done(s, u, status, false);
+	} else if (u->attempt <= u->job->retry.count && !s->stopping) {
+		u->state = U_RETRY;
+		u->next_mono = jr_mono_ms() + u->delay_ms;
+		u->delay_ms = (int64_t)((double)u->delay_ms * u->job->retry.backoff);
+	} else {
+		note_failure(s, u, red_err ? red_err : jr_run_status_name(status));
+		start_hooks(s, u, status);
+		unit_done(s, u, status, false);
+	}
+	free(out_tail);
+	free(err_tail);
+	free(red_err);
+	free_paths(u);
+	jr_buf_release(&msg);
+	return ret;
+}
+
+/* Starts the next attempt of u: row first (running), then the process. */
+static int attempt_start(struct sched *s, struct unit *u, struct jr_err *err)
+{
+	struct jr_err serr = JR_ERR_INIT;
+	struct jr_attempt a;
+	char *jobdir = NULL;
+
+	u->attempt++;
+	run_init(s, u);
+	u->run.status = JR_RUN_RUNNING;
+	u->run.machine = jr_machine_fact(s->host, "hostname");
+	u->run.started_ms = jr_now_ms();
+	jr_run_id_new(u->run.id);
+	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
+		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
+		if (ensure_private_dir(jobdir, err) < 0) {
+			free(jobdir);
+			return -1;
+		}
+		if (u->job->out.kind == JR_IO_LOG)
+			u->stdout_path = jr_xasprintf("%s/%s.out", jobdir, u->run.id);
+		if (u->job->err.kind == JR_IO_LOG)
+			u->stderr_path = jr_xasprintf("%s/%s.err", jobdir, u->run.id);
+		free(jobdir);
+	}
+	u->run.stdout_path = u->stdout_path ? u->stdout_path
+					    : u->job->out.kind == JR_IO_FILE ? u->job->out.path : NULL;
+	u->run.stderr_path = u->stderr_path ? u->stderr_path
+					    : u->job->err.kind == JR_IO_FILE ? u->job->err.path
+					    : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path : NULL;
+	if (jr_store_run_insert(s->st, &u->run, err) < 0)
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.job = u->job;
+	a.target = u->target;
+	a.run_id = u->run.id;
+	a.attempt = u->attempt;
+	a.stdout_path = u->stdout_path;
+	a.stderr_path = u->stderr_path;
+	u->machine = NULL;
+	u->state = U_RUNNING;
+	s->nrunning++;
+	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
+	if (!u->cmd)
+		return attempt_done(s, u, serr.msg[0] ? serr.msg : "could not start", err);
+	u->run.pid = jr_cmd_pid(u->cmd);
+	if (jr_store_run_set_pid(s->st, u->run.id, u->run.pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+/* Whether u can start now: 1 yes, 0 not yet, or it was ended (skipped). */
+static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
+{
+	struct jobstate *js = &s->js[u->js];
+	size_t i;
+
+	for (i = 0; i < js->nneeds; i++) {
+		struct jobstate *need = &s->js[js->needs[i]];
+
+		if (need->ndone < need->nunits)
+			return 0;
+		if (need->nok < need->nunits) {
+			char *why = jr_xasprintf("need '%s' did not succeed", need->job->name);
+			int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, err);
+
+			free(why);
+			return r < 0 ? -1 : 0;
+		}
+	}
+	if (!u->backend) {
+		char *why = jr_xasprintf("no backend can run it: %s", u->decision.buf);
+		int r = record_unstarted(s, u, JR_RUN_UNRUNNABLE, why, err);
+
+		free(why);
+		return r < 0 ? -1 : 0;
+	}
+	if (u->job->concurrency == JR_CONC_ALLOW || js->lock_fd >= 0)
+		return 1;
+	if (js->lock_busy)
+		goto busy;
+	if (u->state == U_LOCKWAIT && jr_mono_ms() < u->next_mono)
+		return 0;
+	if (!js->lock_path)
+		js->lock_path = jr_xasprintf("%s/%s.lock", s->lock_dir, u->job->name);
+	{
+		int fd = open_lock(js->lock_path, err);
+
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			js->lock_fd = fd;
+			return 1;
+		}
+		close(fd);
+		if (errno != EWOULDBLOCK)
+			return jr_err_sys(err, errno, "flock %s", js->lock_path);
+	}
+	if (u->job->concurrency == JR_CONC_QUEUE) {
+		u->state = U_LOCKWAIT;
+		u->next_mono = jr_mono_ms() + LOCK_RETRY_MS;
+		return 0;
+	}
+	js->lock_busy = true;
+busy: {
+		char *why = jr_xasprintf("already running: another jobrunner holds %s (concurrency: forbid)",
+					 js->lock_path);
+		int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, err);
+
+		free(why);
+		return r < 0 ? -1 : 0;
+	}
+}
+
+static int start_ready(struct sched *s, struct jr_err *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->nu && (int)s->nrunning < s->opts->parallel; i++) {
+		struct unit *u = &s->u[i];
+
+		if (u->state == U_DONE || u->state == U_RUNNING)
+			continue;
+		if (u->state == U_RETRY) {
+			if (jr_mono_ms() < u->next_mono)
+				continue;
+		} else {
+			r = unit_ready(s, u, err);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				continue;
+		}
+		if (attempt_start(s, u, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void progress(struct sched *s, bool final)
+{
+	char el[32];
+
+	if (s->opts->progress != JR_PROGRESS_TTY)
+		return;
+	jr_fmt_duration(jr_mono_ms() - s->start_mono, el, sizeof(el));
+	fprintf(stderr, "\r\033[Kjobrunner: %zu/%zu done, %zu running, %d failed, %s%s", s->ndone,
+		s->nu, s->nrunning, s->sum->units_failed, el, final ? "\n" : "");
+	fflush(stderr);
+	s->last_progress = jr_mono_ms();
+	s->progress_shown = !final;
+}
+
+/* Ends every unit that has not started: on interrupt. */
+static int skip_rest(struct sched *s, struct jr_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < s->nu; i++) {
+		struct unit *u = &s->u[i];
+
+		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY)
+			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
+					     err) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void handle_signals(struct sched *s)
+{
+	unsigned char c;
+	size_t i;
+
+	while (read(sig_pipe[0], &c, 1) == 1) {
+		if (c == SIGCHLD)
+			continue;
+		if (s->stopping)
+			continue;
+		s->stopping = c;
+		if (s->progress_shown)
+			fputc('\n', stderr);
+		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
+			c == SIGINT ? "interrupted" : "terminated", s->nrunning,
+			s->nrunning == 1 ? "" : "s");
+		for (i = 0; i < s->nu; i++)
+			if (s->u[i].state == U_RUNNING && s->u[i].cmd)
+				jr_cmd_terminate(s->u[i].cmd, JR_KILL_INTERRUPT);
+	}
+	jr_spawn_reap_orphans();
+}
+
+static int loop(struct sched *s, struct jr_err *err)
+{
+	struct pollfd *pfd = NULL;
+	size_t apfd = 0;
+
+	for (;;) {
+		int64_t now, wake = -1, dl;
+		size_t i, n = 0;
+		int timeout, k;
+
+		if (s->stopping) {
+			if (skip_rest(s, err) < 0)
+				goto fail;
+		} else if (start_ready(s, err) < 0) {
+			goto fail;
+		}
+		if (s->ndone == s->nu && s->nhooks == 0)
+			break;
+		/* Descriptors: the signal pipe, then each running command's. */
+		jr_xgrow((void **)&pfd, &apfd, 1 + (s->nrunning + s->nhooks) * 4 + 4, sizeof(*pfd));
+		pfd[n].fd = sig_pipe[0];
+		pfd[n].events = POLLIN;
+		n++;
+		now = jr_mono_ms();
+		for (i = 0; i < s->nu; i++) {
+			struct unit *u = &s->u[i];
+
+			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) &&
+			    (wake < 0 || u->next_mono < wake))
+				wake = u->next_mono;
+			if (u->state != U_RUNNING || !u->cmd)
+				continue;
+			jr_xgrow((void **)&pfd, &apfd, n + 4, sizeof(*pfd));
+			n += (size_t)jr_cmd_pollfds(u->cmd, pfd + n, 4);
+			dl = jr_cmd_deadline(u->cmd);
+			if (dl >= 0 && (wake < 0 || dl < wake))
+				wake = dl;
+		}
+		for (i = 0; i < s->nhooks; i++) {
+			jr_xgrow((void **)&pfd, &apfd, n + 4, sizeof(*pfd));
+			n += (size_t)jr_cmd_pollfds(s->hooks[i].cmd, pfd + n, 4);
+			dl = jr_cmd_deadline(s->hooks[i].cmd);
+			if (dl >= 0 && (wake < 0 || dl < wake))
+				wake = dl;
+		}
+		if (s->opts->progress == JR_PROGRESS_TTY) {
+			dl = s->last_progress + PROGRESS_EVERY_MS;
+			if (wake < 0 || dl < wake)
+				wake = dl;
+		}
+		timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now);
+		k = poll(pfd, (nfds_t)n, timeout);
+		if (k < 0 && errno != EINTR) {
+			jr_err_sys(err, errno, "poll");
+			goto fail;
+		}
+		handle_signals(s);
+		for (i = 0; i < s->nu; i++) {
+			struct unit *u = &s->u[i];
+
+			if (u->state != U_RUNNING || !u->cmd)
+				continue;
+			if (jr_cmd_poll(u->cmd) == 1) {
+				if (attempt_done(s, u, NULL, err) < 0)
+					goto fail;
+				progress(s, false);
+			}
+		}
+		for (i = 0; i < s->nhooks;)
+			if (jr_cmd_poll(s->hooks[i].cmd) == 1)
+				hook_finished(s, i);
+			else
+				i++;
+		if (s->opts->progress == JR_PROGRESS_TTY &&
+		    jr_mono_ms() >= s->last_progress + PROGRESS_EVERY_MS)
+			progress(s, false);
+	}
+	free(pfd);
+	return 0;
+fail:
+	free(pfd);
+	return -1;
+}
+
+/* ---- setup and teardown ---- */
+
+void jr_sched_summary_release(struct jr_sched_summary *sum)
+{
+	jr_buf_release(&sum->failures);
+}
+
+static void sched_release(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nu; i++) {
+		struct unit *u = &s->u[i];
+
+		if (u->cmd) /* only after a fatal error: kill and reap */
+			jr_cmd_free(u->cmd);
+		free(u->target_json);
+		jr_buf_release(&u->decision);
+		free_paths(u);
+	}
+	for (i = 0; i < s->nhooks; i++) {
+		jr_cmd_free(s->hooks[i].cmd);
+		free(s->hooks[i].what);
+	}
+	for (i = 0; i < s->njs; i++) {
+		if (s->js[i].lock_fd >= 0)
+			close(s->js[i].lock_fd);
+		free(s->js[i].needs);
+		free(s->js[i].lock_path);
+	}
+	free(s->hooks);
+	free(s->u);
+	free(s->js);
+	free(s->lock_dir);
+}
+
+static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
+{
+	size_t i, j, total = 0;
+
+	s->js = jr_xcalloc(n ? n : 1, sizeof(*s->js));
+	s->njs = n;
+	for (i = 0; i < n; i++)
+		total += jobs[i]->ntargets;
+	s->u = jr_xcalloc(total ? total : 1, sizeof(*s->u));
+	for (i = 0; i < n; i++) {
+		struct jobstate *js = &s->js[i];
+
+		js->job = jobs[i];
+		js->lock_fd = -1;
+		js->needs = jr_xmalloc((jobs[i]->needs.n ? jobs[i]->needs.n : 1) * sizeof(size_t));
+		for (j = 0; j < jobs[i]->needs.n; j++) {
+			size_t k = sel_index(jobs, n, jobs[i]->needs.v[j]);
+
+			if (k != SIZE_MAX)
+				js->needs[js->nneeds++] = k;
+		}
+		for (j = 0; j < jobs[i]->ntargets; j++) {
+			struct unit *u = &s->u[s->nu++];
+
+			u->job = jobs[i];
+			u->js = i;
+			u->target = &jobs[i]->targets[j];
+			u->target_json = jr_target_json(u->target);
+			jr_buf_init(&u->decision);
+			u->backend = jr_backend_resolve(&s->bctx, u->job, u->target, &u->decision);
+			u->delay_ms = u->job->retry.delay_ms;
+			js->nunits++;
+		}
+	}
+	return 0;
+}
+
+int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, struct jr_store *st,
+		 struct jr_job **jobs, size_t n, const struct jr_sched_opts *opts,
+		 struct jr_sched_summary *sum, struct jr_err *err)
+{
+	struct sched s;
+	struct saved_sigs old;
+	char *dbdir;
+	size_t i;
+	int ret = -1, exit_status;
+
+	memset(&s, 0, sizeof(s));
+	memset(sum, 0, sizeof(*sum));
+	jr_buf_init(&sum->failures);
+	s.cfg = cfg;
+	s.host = host;
+	s.st = st;
+	s.opts = opts;
+	s.sum = sum;
+	s.bctx.cfg = cfg;
+	s.bctx.host = host;
+	s.start_mono = jr_mono_ms();
+	s.last_progress = s.start_mono;
+
+	/* Orphans that escape a job's group re-parent to us and are reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	dbdir = jr_xstrdup(cfg->database);
+	if (strrchr(dbdir, '/'))
+		*strrchr(dbdir, '/') = '\0';
+	s.lock_dir = jr_xasprintf("%s/locks", dbdir);
+	free(dbdir);
+	if (make_private_dir(s.lock_dir, err) < 0 || make_private_dir(cfg->log_dir, err) < 0)
+		goto out_noinv;
+	for (i = 0; i < n; i++)
+		if (jr_store_job_seen(st, jobs[i]->name, jobs[i]->hash, jobs[i]->source_file,
+				      jobs[i]->canonical_json, err) < 0)
+			goto out_noinv;
+	build_units(&s, jobs, n);
+	if (jr_store_invocation_begin(st, opts->argc, opts->argv, &s.invocation_id, err) < 0)
+		goto out_noinv;
+	if (signals_setup(&old, err) < 0)
+		goto out_inv;
+	progress(&s, false);
+	ret = loop(&s, err);
+	/* After a fatal error, stop what still runs and record it. */
+	if (ret < 0) {
+		for (i = 0; i < s.nu; i++)
+			if (s.u[i].cmd) {
+				struct jr_err e2 = JR_ERR_INIT;
+
+				jr_cmd_terminate(s.u[i].cmd, JR_KILL_INTERRUPT);
+				jr_cmd_wait(s.u[i].cmd, NULL);
+				attempt_done(&s, &s.u[i], NULL, &e2);
+			}
+	}
+	progress(&s, true);
+	signals_restore(&old);
+	sum->interrupted = s.stopping;
+	jr_spawn_reap_orphans();
+out_inv:
+	exit_status = s.stopping ? 128 + s.stopping : ret < 0 ? 2 : sum->units_failed ? 1 : 0;
+	{
+		struct jr_err e2 = JR_ERR_INIT;
+
+		if (jr_store_invocation_end(st, s.invocation_id, exit_status, ret < 0 ? &e2 : err) < 0)
+			ret = -1;
+	}
+out_noinv:
+	sum->elapsed_ms = jr_mono_ms() - s.start_mono;
+	sched_release(&s);
+	return ret;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Reading the history: history, show, logs, run id prefixes, --json, db path.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+job a.yaml <<'EOF2'
+jobs:
+  - name: alpha
+    shell: 'echo out-alpha; echo err-alpha >&2'
+  - name: beta
+    command: [sh, -c, "echo beta; exit 2"]
+  - name: quiet
+    command: ["true"]
+    stdout: "null"
+EOF2
+jr run alpha >/dev/null 2>&1
+jr run beta >/dev/null 2>&1
+jr run alpha >/dev/null 2>&1
+jr run quiet >/dev/null 2>&1
+
+expect_exit 0 "history exits 0" jr history
+equals "history lists every run (header + 4)" "$(wc -l <"$T/out")" 5
+head -2 "$T/out" | tail -1 >"$T/first"
+contains "newest first" "$T/first" "quiet"
+expect_exit 0 "history JOB" jr history alpha
+equals "history JOB lists only that job" "$(grep -c alpha "$T/out")" 2
+lacks "history JOB excludes others" "$T/out" "beta"
+expect_exit 0 "history -n 1" jr history -n 1
+equals "-n limits" "$(wc -l <"$T/out")" 2
+expect_exit 0 "history --status failed" jr history --status failed
+contains "--status filters" "$T/out" "beta"
+lacks "--status excludes others" "$T/out" "alpha"
+expect_exit 2 "unknown status is a usage error" jr history --status bogus
+expect_exit 0 "history --json" jr history --json
+check "history --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==4 and d[0]["job"]=="quiet" and d[3]["status"]=="succeeded"' "$T/out"
+
+id=$(q "select id from runs where job='beta'")
+equals "run ids are 20 hex digits" "$(echo "$id" | grep -cE '^[0-9a-f]{20}$')" 1
+expect_exit 0 "show with the full id" jr show "$id"
+contains "show has the status" "$T/out" "failed"
+contains "show has the exit code" "$T/out" "exit        2"
+contains "show has the decision" "$T/out" "decision    local"
+contains "show has the stdout tail" "$T/out" "beta"
+expect_exit 0 "show with a unique prefix" jr show "${id:0:16}"
+contains "prefix finds the run" "$T/out" "$id"
+expect_exit 0 "show --json" jr show "${id:0:16}" --json
+check "show --json is valid JSON with the run and signals" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["run"]["job"]=="beta" and d["signals"]==[] and d["definition"]["name"]=="beta"' "$T/out"
+
+# An ambiguous prefix exits 2 and lists the candidates: every id shares the
+# millisecond-clock prefix of this test's runs.
+expect_exit 2 "an ambiguous prefix exits 2" jr show "${id:0:1}"
+contains "ambiguity is explained" "$T/err" "ambiguous"
+contains "candidates are listed" "$T/err" "$id"
+expect_exit 2 "an unknown prefix exits 2" jr show ffffffffffff
+contains "unknown prefix is explained" "$T/err" "no run"
+expect_exit 2 "a non-hex prefix exits 2" jr show "../etc"
+
+aid=$(q "select id from runs where job='alpha' order by id limit 1")
+expect_exit 0 "logs RUN" jr logs "$aid"
+equals "logs prints stdout" "$(cat "$T/out")" "out-alpha"
+expect_exit 0 "logs --stderr" jr logs --stderr "$aid"
+equals "logs --stderr prints stderr" "$(cat "$T/out")" "err-alpha"
+qid=$(q "select id from runs where job='quiet'")
+expect_exit 2 "logs of a job with stdout: null" jr logs "$qid"
+contains "explains there is no log" "$T/err" "no stdout log"
+
+# --follow: prints what a running job writes, ends when it ends.
+job f.yaml <<'EOF2'
+name: follow-me
+shell: 'echo one; sleep 1; echo two'
+EOF2
+jr run follow-me >/dev/null 2>&1 &
+runner=$!
+wait_for "the run appears as running" 10 test "$(q "select count(*) from runs where job='follow-me' and status='running'")" = 1
+fid=$(q "select id from runs where job='follow-me'")
+expect_exit 0 "logs --follow ends with the run" timeout 20 "$JR" -c "$P/jobrunner.ini" logs --follow "$fid"
+equals "logs --follow saw everything" "$(tr '\n' ' ' <"$T/out")" "one two "
+wait "$runner"
+
+expect_exit 0 "db path" jr db path
+equals "db path prints the database" "$(cat "$T/out")" "$DB"
+expect_exit 2 "db without path" jr db
+
+# The views for people at the sqlite3 prompt.
+equals "last_runs view" "$(q "select count(*) from last_runs")" 4
+check "failures view lists the failure" test "$(q "select count(*) from failures where job='beta'")" -ge 1
+check "job_stats view" test -n "$(q "select * from job_stats where job='alpha'")"
+
+expect_exit 0 "machines" jr machines
+contains "machines shows arch" "$T/out" "arch"
+contains "machines shows the hostname" "$T/out" "$(uname -n)"
+expect_exit 0 "machines --json" jr machines --json
+check "machines --json is valid JSON" python3 -m json.tool "$T/out"
+
+done_testing

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# jobrunner run end to end: statuses, exit codes, retries, timeouts, needs,
+# hooks, leftovers, unrunnable jobs, logs and the silence cron relies on.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+# --- a job that succeeds: exit 0, silent when not on a terminal, recorded ---
+job ok.yaml <<'EOF2'
+name: hello
+command: [printf, "%s|", "a b", "", "c;d$HOME"]
+EOF2
+expect_exit 0 "a succeeding job exits 0" jr run hello
+equals "silent on success when not on a terminal" "$(cat "$T/out" "$T/err")" ""
+equals "one run recorded as succeeded" "$(q "select count(*), status, exit_code, attempt from runs where job='hello'")" "1|succeeded|0|1"
+out=$(q "select stdout_path from runs where job='hello'")
+equals "argv arrives exactly, stdout in the run's log file" "$(cat "$out")" 'a b||c;d$HOME|'
+case $out in "$P/db/logs/hello/"*.out) ok "log file is log_dir/JOB/RUN.out" ;; *) nok "log path $out" ;; esac
+equals "log directories are private (0700)" "$(stat -c %a "$P/db/logs/hello")" 700
+equals "log files are private (0600)" "$(stat -c %a "$out")" 600
+equals "stdout tail stored" "$(q "select stdout_tail from runs where job='hello'")" 'a b||c;d$HOME|'
+equals "machine and backend recorded" "$(q "select backend, machine from runs where job='hello'")" "local|$(uname -n)"
+contains "decision recorded" <(q "select decision from runs where job='hello'") "local"
+equals "invocation closed with status 0" "$(q "select exit_status from invocations order by id desc limit 1")" 0
+equals "job definition recorded" "$(q "select count(*) from jobs where name='hello'")" 1
+
+# --- failure: exit 1 and a short summary naming the job ---
+job fail.yaml <<'EOF2'
+name: failing
+command: [sh, -c, "echo to-stderr >&2; exit 3"]
+EOF2
+expect_exit 1 "a failing job makes run exit 1" jr run failing
+contains "failure summary names the job" "$T/err" "failing: exit code 3"
+equals "failed run recorded with its exit code" "$(q "select status, exit_code, error from runs where job='failing'")" "failed|3|exit code 3"
+equals "stderr tail stored" "$(q "select stderr_tail from runs where job='failing'")" "to-stderr"
+
+# --- exec failure: a missing program is a failed run with the cause ---
+job missing.yaml <<'EOF2'
+name: missing-prog
+command: [/nonexistent/prog]
+EOF2
+expect_exit 1 "a missing program fails the run" jr run missing-prog
+contains "the error names the cause" <(q "select error from runs where job='missing-prog'") "No such file or directory"
+
+# --- retries with delay: each attempt its own row ---
+job retry.yaml <<'EOF2'
+name: flaky
+shell: '[ "$JOBRUNNER_ATTEMPT" -ge 3 ]'
+retries: {count: 3, delay: 200ms, backoff: 2}
+EOF2
+expect_exit 0 "a job that succeeds on its third attempt succeeds" jr run flaky
+equals "three attempts recorded" "$(q "select group_concat(attempt || ':' || status, ' ') from (select * from runs where job='flaky' order by id)")" "1:failed 2:failed 3:succeeded"
+gap=$(q "select (select started_ms from runs where job='flaky' and attempt=3) - (select finished_ms from runs where job='flaky' and attempt=2)")
+if [ "$gap" -ge 390 ]; then ok "backoff doubles the delay (${gap} ms)"; else nok "backoff: gap $gap ms"; fi
+
+job retry2.yaml <<'EOF2'
+name: always-fails
+command: ["false"]
+retries: 2
+EOF2
+expect_exit 1 "retries exhausted: exit 1" jr run always-fails
+equals "1 + 2 attempts" "$(q "select count(*) from runs where job='always-fails' and status='failed'")" 3
+
+# --- timeout: the whole process group goes, the run is timed_out ---
+job timeout.yaml <<'EOF2'
+name: slow
+shell: 'trap "" TERM; (trap "" TERM; sleep 37; echo survived) & sleep 37'
+timeout: 300ms
+kill_grace: 300ms
+EOF2
+start=$SECONDS
+expect_exit 1 "a timed-out job makes run exit 1" jr run slow
+if [ $((SECONDS - start)) -lt 10 ]; then ok "timeout + grace respected"; else nok "took $((SECONDS - start))s"; fi
+equals "timed_out recorded" "$(q "select status from runs where job='slow'")" "timed_out"
+contains "signals recorded with their reason" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "15:timeout"
+contains "SIGKILL after grace" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "9:timeout"
+check "no process of the job survived" bash -c '! pgrep -f "sleep 37" >/dev/null'
+
+# --- needs: order, and skipped dependents naming the need ---
+job needs.yaml <<'EOF2'
+jobs:
+  - name: first
+    shell: 'sleep 0.2; echo first >> order.txt'
+  - name: second
+    needs: [first]
+    shell: 'echo second >> order.txt'
+  - name: broken
+    command: ["false"]
+  - name: after-broken
+    needs: [broken]
+    command: ["true"]
+EOF2
+expect_exit 0 "run JOB pulls in what it needs" jr run second
+equals "needs run first" "$(tr '\n' ' ' <"$P/jobs.d/order.txt")" "first second "
+expect_exit 1 "a failed need fails the batch" jr run after-broken
+equals "dependent of a failed need is skipped, naming it" "$(q "select status, error from runs where job='after-broken'")" "skipped|need 'broken' did not succeed"
+contains "summary names the skipped dependent" "$T/err" "after-broken"
+
+# --- unrunnable: no backend can, and the reasons are recorded ---
+job unrunnable.yaml <<'EOF2'
+jobs:
+  - name: elsewhere
+    command: ["true"]
+    targets: [{distro: no-such-distro}]
+  - name: nowhere
+    command: ["true"]
+    backends: [none]
+EOF2
+expect_exit 1 "an unrunnable job makes run exit 1" jr run elsewhere nowhere
+equals "recorded unrunnable" "$(q "select count(*) from runs where status='unrunnable'")" 2
+contains "the reason names the fact" <(q "select error from runs where job='elsewhere'") "distro=no-such-distro"
+contains "the reason names the backend" <(q "select error from runs where job='nowhere'") "none"
+expect_exit 1 "plan exits 1 when a job can run nowhere" jr plan elsewhere
+contains "plan explains why" "$T/out" "distro=no-such-distro"
+expect_exit 0 "plan of a runnable job" jr plan hello
+contains "plan names the backend and machine" "$T/out" "$(uname -n)"
+expect_exit 0 "plan --json" jr plan hello --json
+check "plan --json is valid JSON" python3 -m json.tool "$T/out"
+
+# --- leftovers: processes left behind are killed and counted ---
+job leftover.yaml <<'EOF2'
+name: leaves-child
+shell: 'sleep 61 & echo started'
+kill_grace: 500ms
+EOF2
+expect_exit 0 "a job leaving a child behind still succeeds" jr run leaves-child
+equals "leftovers counted" "$(q "select leftovers from runs where job='leaves-child'")" 1
+contains "leftover signal recorded" <(q "select group_concat(reason) from run_signals s join runs r on r.id = s.run_id where r.job='leaves-child'") "leftover"
+check "the leftover is gone" bash -c '! pgrep -f "sleep 61" >/dev/null'
+
+# --- hooks ---
+job hooks.yaml <<'EOF2'
+jobs:
+  - name: hooked-fail
+    command: [sh, -c, "exit 4"]
+    on_failure:
+      - [sh, -c, 'echo "$JOBRUNNER_JOB $JOBRUNNER_STATUS $JOBRUNNER_EXIT_CODE $JOBRUNNER_RUN_ID" > hook.txt']
+  - name: hooked-ok
+    command: ["true"]
+    on_success:
+      - [sh, -c, 'echo "$JOBRUNNER_STATUS" > hook-ok.txt']
+EOF2
+expect_exit 1 "hooked failing job" jr run hooked-fail hooked-ok
+rid=$(q "select id from runs where job='hooked-fail'")
+equals "on_failure hook ran with the run's variables" "$(cat "$P/jobs.d/hook.txt")" "hooked-fail failed 4 $rid"
+equals "on_success hook ran" "$(cat "$P/jobs.d/hook-ok.txt")" "succeeded"
+
+# --- environment: clean by default, set, and JOBRUNNER_* ---
+job env.yaml <<'EOF2'
+name: env-dump
+command: [env]
+env:
+  set: {GREETING: hello world}
+EOF2
+FOO_SHOULD_NOT_PASS=1 jr run env-dump >/dev/null 2>&1
+envout=$(cat "$(q "select stdout_path from runs where job='env-dump'")")
+case $envout in *"GREETING=hello world"*) ok "env.set reaches the job" ;; *) nok "env.set" ;; esac
+case $envout in *FOO_SHOULD_NOT_PASS*) nok "environment leaked" ;; *) ok "jobrunner's environment does not leak" ;; esac
+case $envout in *"JOBRUNNER_JOB=env-dump"*) ok "JOBRUNNER_JOB set" ;; *) nok "JOBRUNNER_JOB" ;; esac
+case $envout in *"LC_ALL=C"*) ok "LC_ALL=C by default" ;; *) nok "LC_ALL" ;; esac
+
+# --- invalid job files: run starts nothing and exits 2 ---
+job zz-bad.yaml <<'EOF2'
+name: bad
+command: ["true"]
+timeout: soon
+EOF2
+before=$(q "select count(*) from runs")
+expect_exit 2 "an invalid job file makes run exit 2" jr run hello
+contains "the error names file and line" "$T/err" "zz-bad.yaml:3"
+equals "nothing ran" "$(q "select count(*) from runs")" "$before"
+rm "$P/jobs.d/zz-bad.yaml"
+
+# --- usage ---
+expect_exit 2 "unknown job exits 2" jr run no-such-job
+contains "unknown job named" "$T/err" "no-such-job"
+expect_exit 2 "bad -j exits 2" jr run -j zero hello
+expect_exit 2 "unknown tag exits 2" jr run -t no-such-tag
+expect_exit 0 "run --help" jr run --help
+contains "run --help explains exit status" "$T/out" "Exit status"
+
+done_testing
