@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmarks of `jobrunner run` and of the history commands, each printed as
+# a ratio against a baseline measured in the same run (issue 4):
+#   1. 2,000 trivial jobs through run -j 1 / -j 2 vs a bare vfork+exec+wait
+#      loop at the same parallelism (target >= 0.85), every run recorded;
+#   2. peak RSS of run over those jobs minus that of validate (<= 8 MiB);
+#   3. a one-job run on a database of 1,000,000 runs vs an empty one (<= 1.2);
+#   4. history JOB -n 20 and show PREFIX at 1,000,000 runs vs 1,000 (<= 1.5).
+# BENCH_JOBS and BENCH_ROWS scale it down for a quick look.
+set -u
+O=${O:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+JR=$top/$O/jobrunner
+BARE=$top/$O/tests/bench/bare_loop
+N=${BENCH_JOBS:-2000}
+ROWS=${BENCH_ROWS:-1000000}
+W=$(mktemp -d "${TMPDIR:-/tmp}/jrbench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+chmod 700 "$W"
+
+project() { # project DIR NJOBS
+	mkdir -p "$1/jobs.d"
+	printf '[jobrunner]\njobs_dir = jobs.d\ndatabase = db/jobrunner.db\nlog_dir = db/logs\n' >"$1/jobrunner.ini"
+	{
+		echo "jobs:"
+		for ((i = 0; i < $2; i++)); do
+			printf '  - {name: j%05d, command: [/bin/true], stdout: "null"}\n' "$i"
+		done
+	} >"$1/jobs.d/jobs.yaml"
+	chmod 644 "$1/jobrunner.ini" "$1/jobs.d/jobs.yaml"
+}
+# secs CMD...: wall seconds of one run of CMD (best of $REP).
+secs() {
+	python3 - "$@" <<'PY'
+import subprocess, sys, time, os
+best = None
+for _ in range(int(os.environ.get("REP", "1"))):
+    t = time.monotonic()
+    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d = time.monotonic() - t
+    best = d if best is None or d < best else best
+print("%.4f" % best)
+PY
+}
+# maxrss_kb CMD...: peak RSS of CMD in KiB.
+maxrss_kb() {
+	python3 - "$@" <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+}
+ratio() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+
+echo "== run: $N trivial jobs (stdout: null) vs bare vfork+exec+wait"
+project "$W/a" "$N"
+for j in 1 2; do
+	rm -rf "$W/a/db"
+	"$JR" -c "$W/a/jobrunner.ini" validate >/dev/null || exit 1
+	bare=$("$BARE" "$N" "$j" /bin/true)
+	t=$(secs "$JR" -c "$W/a/jobrunner.ini" run -j "$j")
+	rec=$(sqlite3 "$W/a/db/jobrunner.db" "select count(*) from runs where status='succeeded'")
+	echo "  -j $j: jobrunner $(python3 -c "print('%.0f' % ($N/$t))") runs/s, bare $(python3 -c "print('%.0f' % ($N/$bare))")/s," \
+		"ratio $(ratio "$bare" "$t") (target >= 0.85); $rec runs recorded"
+done
+
+echo "== memory: peak RSS of run vs validate over the same $N jobs"
+rm -rf "$W/a/db"
+v=$(maxrss_kb "$JR" -c "$W/a/jobrunner.ini" validate)
+r=$(maxrss_kb "$JR" -c "$W/a/jobrunner.ini" run -j 2)
+echo "  validate ${v} KiB, run ${r} KiB, difference $(((r - v) / 1024)) MiB (target <= 8 MiB)"
+
+echo "== a one-job run, on an empty database vs one with $ROWS runs"
+project "$W/e" 1
+project "$W/f" 1
+"$JR" -c "$W/e/jobrunner.ini" run >/dev/null
+"$JR" -c "$W/f/jobrunner.ini" run >/dev/null
+fill() { # fill DB ROWS
+	sqlite3 "$1" <<SQL
+PRAGMA synchronous=OFF;
+BEGIN;
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $2)
+INSERT INTO runs (id, invocation_id, job, job_hash, target, machine, backend, attempt, status,
+                  exit_code, started_ms, finished_ms, duration_ms, user_ms, sys_ms, max_rss_kb, leftovers)
+SELECT printf('%012x%08x', 1500000000000 + x * 10, x), 1, printf('bulk%03d', x % 500), 'h', '{}', 'm',
+       'local', 1, CASE WHEN x % 10 = 0 THEN 'failed' ELSE 'succeeded' END, x % 10 != 0, 0, 0, 0, 0, 0, 0, 0
+FROM c;
+COMMIT;
+SQL
+}
+fill "$W/f/db/jobrunner.db" "$ROWS"
+REP=5
+te=$(REP=5 secs "$JR" -c "$W/e/jobrunner.ini" run)
+tf=$(REP=5 secs "$JR" -c "$W/f/jobrunner.ini" run)
+echo "  empty ${te}s, $ROWS runs ${tf}s: ratio $(ratio "$tf" "$te") (target <= 1.2)"
+
+echo "== history JOB -n 20 and show PREFIX: $ROWS runs vs 1000"
+project "$W/s" 1
+"$JR" -c "$W/s/jobrunner.ini" run >/dev/null
+fill "$W/s/db/jobrunner.db" 1000
+pf=$(sqlite3 "$W/f/db/jobrunner.db" "select substr(id, 1, 16) from runs where job='bulk007' order by id desc limit 1")
+ps=$(sqlite3 "$W/s/db/jobrunner.db" "select substr(id, 1, 16) from runs where job='bulk007' order by id desc limit 1")
+hs=$(REP=10 secs "$JR" -c "$W/s/jobrunner.ini" history bulk007 -n 20)
+hf=$(REP=10 secs "$JR" -c "$W/f/jobrunner.ini" history bulk007 -n 20)
+ss=$(REP=10 secs "$JR" -c "$W/s/jobrunner.ini" show "$ps")
+sf=$(REP=10 secs "$JR" -c "$W/f/jobrunner.ini" show "$pf")
+echo "  history: 1000 ${hs}s, $ROWS ${hf}s: ratio $(ratio "$hf" "$hs") (target <= 1.5)"
+echo "  show:    1000 ${ss}s, $ROWS ${sf}s: ratio $(ratio "$sf" "$ss") (target <= 1.5)"
