@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,27 @@ static struct jr_cmd *probe_cmd(const char *mode)
 
 	jr_cmd_add_arg(cmd, mode);
 	return cmd;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JR_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JR_TEST_ASAN 1
+#endif
+#endif
+
+/* Under SANITIZE=1 the probe is built with ASan too, which installs its own
+ * SIGSEGV/SIGBUS/SIGFPE handlers and disables core dumps at startup; this
+ * turns that off so the probe shows what the spawn core gave it. */
+static void no_sanitizer_signals(struct jr_cmd *cmd)
+{
+#ifdef JR_TEST_ASAN
+	jr_cmd_env_pair(cmd, "ASAN_OPTIONS", "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
+					     "handle_abort=0:handle_sigill=0:disable_coredump=0");
+#else
+	(void)cmd;
+#endif
 }
 
 /* Runs cmd (stdout to a buffer) and returns a copy of its output. */
@@ -574,6 +596,17 @@ static void test_6_result(void **state)
 	assert_int_equal(res.pid, jr_cmd_pid(cmd));
 	assert_true(jr_cmd_finished(cmd));
 	assert_memory_equal(jr_cmd_result(cmd), &res, sizeof(res));
+
+	/* A child created with CLONE_VM (or fork) inherits our high-water RSS
+	 * at exec (Linux's exec_mmap folds the old mm into it), so its max RSS
+	 * is max(ours, its own peak): bounded by ours for a tiny program. */
+	{
+		struct rusage self;
+
+		getrusage(RUSAGE_SELF, &self);
+		assert_true(res.max_rss_kb > 0);
+		assert_true(res.max_rss_kb <= self.ru_maxrss + 16 * 1024);
+	}
 	jr_cmd_free(cmd);
 
 	cmd = probe_cmd("signal");
@@ -589,6 +622,7 @@ static void test_6_result(void **state)
 	jr_cmd_add_argf(cmd, "%d", SIGQUIT);
 	jr_cmd_set_rlimit(cmd, RLIMIT_CORE, 64 << 20, 64 << 20);
 	jr_cmd_set_cwd(cmd, tmpdir);
+	no_sanitizer_signals(cmd);
 	assert_int_equal(jr_cmd_run(cmd, &res), 0);
 	assert_int_equal(res.signal, SIGQUIT);
 	assert_true(res.core_dumped);
@@ -603,7 +637,7 @@ static void test_6_result(void **state)
 	if (res.user_ms < 150)
 		fail_msg("user %lld sys %lld", (long long)res.user_ms, (long long)res.sys_ms);
 	assert_true(res.sys_ms >= 0);
-	assert_true(res.max_rss_kb >= 60 * 1024);
+	assert_true(res.max_rss_kb >= 32 * 1024); /* it touched 64 MiB */
 	assert_true(res.max_rss_kb < 1024 * 1024);
 	assert_true(res.duration_ms >= 250);
 	assert_true(res.started_ms >= before);
@@ -687,7 +721,10 @@ static void test_8_many_event_loop(void **state)
 		assert_int_equal(jr_cmd_start(cmds[i]), 0);
 		assert_true(jr_cmd_pid(cmds[i]) > 0);
 	}
-	assert_true(jr_cmd_pidfd(cmds[0]) >= 0); /* this kernel has pidfds */
+	/* pidfds where the kernel has them (valgrind 3.19 does not know the
+	 * system call: the core falls back to polling waitpid then) */
+	if (jr_cmd_pidfd(cmds[0]) < 0)
+		assert_true(syscall(SYS_pidfd_open, getpid(), 0) < 0 && errno == ENOSYS);
 	while (left > 0) {
 		int nfds = 0;
 		int64_t dl = -1, now;
@@ -759,14 +796,16 @@ static void test_9_attributes_daemon(void **state)
 	int fd;
 
 	(void)state;
+	/* Not RLIMIT_NOFILE: under valgrind the child's setrlimit of it is
+	 * emulated until exec and never reaches the kernel. */
 	cmd = probe_cmd("dump");
-	jr_cmd_set_rlimit(cmd, RLIMIT_NOFILE, 64, 128);
+	jr_cmd_set_rlimit(cmd, RLIMIT_CPU, 100, 200);
 	jr_cmd_set_rlimit(cmd, RLIMIT_CORE, 0, 0);
 	jr_cmd_set_rlimit(cmd, RLIMIT_FSIZE, 1 << 20, RLIM_INFINITY);
 	jr_cmd_set_umask(cmd, 027);
 	jr_cmd_set_cwd(cmd, tmpdir);
 	out = run_output(cmd, &res);
-	assert_true(has_line(out, "rlimit nofile 64 128"));
+	assert_true(has_line(out, "rlimit cpu 100 200"));
 	assert_true(has_line(out, "rlimit core 0 0"));
 	assert_true(has_line(out, "rlimit fsize 1048576 inf"));
 	assert_true(has_line(out, "umask 0027"));
@@ -840,6 +879,7 @@ static void test_10_signals_reset(void **state)
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 
 	cmd = probe_cmd("dump");
+	no_sanitizer_signals(cmd);
 	out = run_output(cmd, NULL);
 	assert_true(has_line(out, "blocked:"));
 	assert_true(has_line(out, "non-default:"));
@@ -849,6 +889,7 @@ static void test_10_signals_reset(void **state)
 	/* With a umask to apply too. */
 	cmd = probe_cmd("dump");
 	jr_cmd_set_umask(cmd, 022);
+	no_sanitizer_signals(cmd);
 	out = run_output(cmd, NULL);
 	assert_true(has_line(out, "blocked:"));
 	assert_true(has_line(out, "non-default:"));
