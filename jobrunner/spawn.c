@@ -58,7 +58,7 @@ extern char **environ;
 #define JR_DRAIN_MS 1000        /* pipe draining allowed after a kill */
 #define JR_RECHECK_MS 20        /* re-scan while waiting for a group to empty */
 #define JR_NOPIDFD_POLL_MS 10   /* waitpid polling without pidfd */
-#define JR_CHILD_STACK (64 * 1024)
+#define JR_CHILD_STACK (32 * 1024)
 #define JR_PIPE_SIZE (1024 * 1024)
 
 enum io_kind { IO_NULL, IO_FD, IO_FILE, IO_BUFFER };
@@ -1010,7 +1010,10 @@ static int read_reports(struct jr_cmd *cmd, struct prep *p, pid_t *daemon_pid)
 static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
 {
 	struct jr_child_plan plan;
-	char *stack = NULL;
+	/* The child's stack lives in this frame, as in musl's posix_spawn: we
+	 * are suspended until the child execs or exits (CLONE_VFORK), and these
+	 * pages are already mapped, so the child takes no page faults. */
+	char stack[JR_CHILD_STACK] __attribute__((aligned(64)));
 	bool fork_model = JR_SPAWN_ASAN || cmd->daemonize;
 	int rc;
 
@@ -1046,15 +1049,12 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 		if (cmd->pid == 0)
 			jr_spawn_child(&plan);
 	} else {
-		stack = jr_xmalloc(JR_CHILD_STACK);
-		cmd->pid = clone(jr_spawn_child_entry,
-				 (void *)(((uintptr_t)stack + JR_CHILD_STACK) & ~(uintptr_t)15),
+		cmd->pid = clone(jr_spawn_child_entry, stack + sizeof(stack),
 				 CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
 	}
 	rc = cmd->pid < 0 ? -1 : 0;
 	if (rc)
 		cmd_fail(cmd, errno, "%s", fork_model ? "fork" : "clone");
-	free(stack);
 	close(p->report[1]);
 	p->report[1] = -1;
 	if (rc)
