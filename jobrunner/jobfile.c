@@ -25,6 +25,8 @@ const char *const jr_known_backends[] = { "local", "container", "slurm", "none",
 static const char *const common_env[] = { "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "TZ",
 					  NULL };
 
+#define JR_MAX_FILE_ERRORS 100 /* reported per file; the rest are counted */
+
 struct ctx {
 	const char *file;
 	const char *basedir; /* absolute */
@@ -37,17 +39,21 @@ static void err_at(struct ctx *c, const struct jr_ynode *n, const char *fmt, ...
 {
 	va_list ap;
 
+	/* Bounded output for hostile files: the first errors are the useful ones. */
+	if (c->nerr++ >= JR_MAX_FILE_ERRORS)
+		return;
 	va_start(ap, fmt);
 	jr_diags_vadd(c->d, c->file, n ? n->line : 0, n ? n->col : 0, fmt, ap);
 	va_end(ap);
-	c->nerr++;
 }
 
 /* ---- small helpers ---------------------------------------------------- */
 
 static void strv_push(struct jr_strv *v, const char *s)
 {
-	v->v = jr_xrealloc(v->v, (v->n + 2) * sizeof(*v->v));
+	/* Capacity is the next power of two, so pushes are amortized O(1). */
+	if (v->n == 0 || ((v->n + 1) & v->n) == 0)
+		v->v = jr_xrealloc(v->v, 2 * (v->n + 1) * sizeof(*v->v));
 	v->v[v->n++] = jr_xstrdup(s);
 	v->v[v->n] = NULL;
 }
@@ -167,30 +173,73 @@ static void err_unknown(struct ctx *c, const struct jr_ynode *key, const char *w
 	jr_buf_release(&b);
 }
 
+struct sref {
+	const char *s;
+	size_t len, i;
+};
+
+static int sref_cmp(const void *a, const void *b)
+{
+	const struct sref *x = a, *y = b;
+	size_t l = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->s, y->s, l);
+
+	if (r)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* For the scalars among items[0], items[stride], ... (n of them), sets
+ * first[k] to the index k' < k of the first equal scalar, or SIZE_MAX.
+ * Sorting keeps this O(n log n) on hostile input. */
+static void find_dups(struct jr_ynode *const *items, size_t n, size_t stride, size_t *first)
+{
+	struct sref *r = jr_xcalloc(n + 1, sizeof(*r));
+	size_t k, m = 0, run = 0;
+
+	for (k = 0; k < n; k++) {
+		const struct jr_ynode *it = items[k * stride];
+
+		first[k] = SIZE_MAX;
+		if (it->kind == JR_YNODE_SCALAR && !it->is_null) {
+			r[m].s = it->s;
+			r[m].len = it->len;
+			r[m].i = k;
+			m++;
+		}
+	}
+	if (m > 1)
+		qsort(r, m, sizeof(*r), sref_cmp);
+	for (k = 1; k < m; k++) {
+		if (r[k].len == r[run].len && memcmp(r[k].s, r[run].s, r[k].len) == 0)
+			first[r[k].i] = r[run].i;
+		else
+			run = k;
+	}
+	free(r);
+}
+
 /* Checks a mapping's keys: scalars, no duplicates, all known. */
 static void check_keys(struct ctx *c, const struct jr_ynode *map, const char *what,
 		       const char *const *known)
 {
-	size_t i, j;
+	size_t i, npairs = map->n / 2;
+	size_t *first = jr_xcalloc(npairs + 1, sizeof(*first));
 	char sb[80];
 
-	for (i = 0; i + 1 < map->n + 1 && i < map->n; i += 2) {
+	find_dups(map->kid, npairs, 2, first);
+	for (i = 0; i + 1 < map->n; i += 2) {
 		const struct jr_ynode *k = map->kid[i];
 
 		if (k->kind != JR_YNODE_SCALAR) {
 			err_at(c, k, "%s: keys must be plain strings, got %s", what, kind_str(k));
 			continue;
 		}
-		for (j = 0; j < i; j += 2) {
-			const struct jr_ynode *k2 = map->kid[j];
-
-			if (k2->kind == JR_YNODE_SCALAR && k2->len == k->len &&
-			    memcmp(k2->s, k->s, k->len) == 0) {
-				err_at(c, k, "duplicate key '%s' in %s (first at line %d)",
-				       shown(k, sb, sizeof(sb)), what, k2->line);
-				break;
-			}
-		}
+		if (first[i / 2] != SIZE_MAX)
+			err_at(c, k, "duplicate key '%s' in %s (first at line %d)",
+			       shown(k, sb, sizeof(sb)), what, map->kid[2 * first[i / 2]]->line);
 		if (known) {
 			size_t m;
 
@@ -201,6 +250,7 @@ static void check_keys(struct ctx *c, const struct jr_ynode *map, const char *wh
 				err_unknown(c, k, what, known);
 		}
 	}
+	free(first);
 }
 
 static const struct jr_ynode *map_get(const struct jr_ynode *map, const char *key)
@@ -357,11 +407,21 @@ typedef bool (*item_check_fn)(const char *);
 static void get_strv(struct ctx *c, const struct jr_ynode *n, const char *key, struct jr_strv *out,
 		     item_check_fn check, const char *what, bool nodup, struct jr_pos **pos)
 {
-	size_t i;
+	size_t i, *first;
 	char sb[80];
 
 	if (!want_kind(c, n, JR_YNODE_SEQ, key, "a list of strings"))
 		return;
+	first = jr_xcalloc(n->n + 1, sizeof(*first));
+	if (nodup)
+		find_dups(n->kid, n->n, 1, first);
+	else
+		for (i = 0; i < n->n; i++)
+			first[i] = SIZE_MAX;
+	if (pos) {
+		free(*pos);
+		*pos = jr_xcalloc(n->n + 1, sizeof(**pos));
+	}
 	for (i = 0; i < n->n; i++) {
 		const struct jr_ynode *it = n->kid[i];
 
@@ -374,17 +434,17 @@ static void get_strv(struct ctx *c, const struct jr_ynode *n, const char *key, s
 			       what);
 			continue;
 		}
-		if (nodup && strv_has(out, it->s)) {
+		if (first[i] != SIZE_MAX) {
 			err_at(c, it, "%s[%zu]: '%s' is listed twice", key, i, shown(it, sb, sizeof(sb)));
 			continue;
 		}
 		strv_push(out, it->s);
 		if (pos) {
-			*pos = jr_xrealloc(*pos, out->n * sizeof(**pos));
 			(*pos)[out->n - 1].line = it->line;
 			(*pos)[out->n - 1].col = it->col;
 		}
 	}
+	free(first);
 }
 
 /* An argv: a non-empty list of strings, the first non-empty. */
@@ -467,10 +527,9 @@ static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, 
 		(*out)[*nout].value = jr_xstrdup(v->s);
 		(*nout)++;
 	}
-	qsort(*out, *nout, sizeof(**out), kv_cmp);
-	for (i = 1; i < *nout; i++)
-		if (strcmp((*out)[i - 1].key, (*out)[i].key) == 0)
-			err_at(c, n, "%s: key '%s' given twice", key, (*out)[i].key);
+	/* Duplicate keys were reported by check_keys. */
+	if (*nout > 1)
+		qsort(*out, *nout, sizeof(**out), kv_cmp);
 }
 
 static int enum_of(struct ctx *c, const struct jr_ynode *n, const char *key,
@@ -603,7 +662,8 @@ static void parse_fds(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 	static const char *const modes[] = { "r", "w", "a", "rw", NULL };
 	static const enum jr_fd_mode mode_v[] = { JR_FD_READ, JR_FD_WRITE, JR_FD_APPEND,
 						  JR_FD_READWRITE };
-	size_t i, j;
+	bool seen[1025] = { false };
+	size_t i;
 	char k[64];
 
 	if (!want_kind(c, n, JR_YNODE_SEQ, "fds", "a list of {fd, file, mode}"))
@@ -623,9 +683,9 @@ static void parse_fds(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 			err_at(c, it, "%s: missing 'fd' (a descriptor number from 3 to 1024)", k);
 		} else if (get_int(c, v, "fd", 3, 1024, &fd)) {
 			fs.fd = (int)fd;
-			for (j = 0; j < job->nfds; j++)
-				if (job->fds[j].fd == fs.fd)
-					err_at(c, v, "%s.fd: descriptor %d is given twice", k, fs.fd);
+			if (seen[fd])
+				err_at(c, v, "%s.fd: descriptor %d is given twice", k, fs.fd);
+			seen[fd] = true;
 		}
 		if (!(v = map_get(it, "file")))
 			err_at(c, it, "%s: missing 'file'", k);
@@ -811,7 +871,8 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 			t->facts[t->nfacts].value = jr_xstrdup(fv->s);
 			t->nfacts++;
 		}
-		qsort(t->facts, t->nfacts, sizeof(*t->facts), kv_cmp);
+		if (t->nfacts > 1)
+			qsort(t->facts, t->nfacts, sizeof(*t->facts), kv_cmp);
 		if (c->nerr != before) {
 			target_release(t);
 			memset(t, 0, sizeof(*t));
@@ -1297,6 +1358,9 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 		err_at(&c, root, "expected a job (a mapping with 'name' and 'command') or a mapping with 'jobs:' (a list of jobs), got %s",
 		       kind_str(root));
 	}
+	if (c.nerr > JR_MAX_FILE_ERRORS)
+		jr_diags_add(diags, name, 0, 0, "%zu more errors not shown",
+			     c.nerr - JR_MAX_FILE_ERRORS);
 	ret = c.nerr ? -1 : 0;
 out:
 	jr_ynode_free(root);
@@ -1390,106 +1454,190 @@ struct jr_job *jr_jobset_find(const struct jr_jobset *set, const char *name)
 	return NULL;
 }
 
-static ssize_t find_index(const struct jr_jobset *set, const char *name)
-{
+struct name_ix {
+	const char *name;
 	size_t i;
+};
 
-	for (i = 0; i < set->n; i++)
-		if (strcmp(set->jobs[i]->name, name) == 0)
-			return (ssize_t)i;
-	return -1;
+static int name_ix_cmp(const void *a, const void *b)
+{
+	const struct name_ix *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	return r ? r : (x->i < y->i ? -1 : x->i > y->i);
 }
 
-/* Depth-first search for cycles; state 0 new, 1 on the path, 2 done. */
-static void find_cycles(const struct jr_jobset *set, size_t i, unsigned char *state, size_t *path,
-			size_t depth, struct jr_diags *d, int *bad)
+/* Index of the first job named name, by binary search over the sorted index. */
+static ssize_t lookup(const struct name_ix *ix, size_t n, const char *name)
 {
-	const struct jr_job *job = set->jobs[i];
-	size_t k, m;
+	size_t lo = 0, hi = n;
 
-	state[i] = 1;
-	path[depth] = i;
-	for (k = 0; k < job->needs.n; k++) {
-		ssize_t j = find_index(set, job->needs.v[k]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (j < 0)
-			continue;
-		if (state[j] == 1) {
-			struct jr_buf b = JR_BUF_INIT;
-
-			jr_buf_init(&b);
-			for (m = 0; m <= depth; m++)
-				if (path[m] == (size_t)j)
-					break;
-			for (; m <= depth; m++)
-				jr_buf_addf(&b, "%s -> ", set->jobs[path[m]]->name);
-			jr_buf_adds(&b, set->jobs[j]->name);
-			jr_diags_add(d, job->source_file, job->needs_pos[k].line, job->needs_pos[k].col,
-				     "needs: dependency cycle: %s", b.buf);
-			jr_buf_release(&b);
-			*bad = 1;
-		} else if (state[j] == 0) {
-			find_cycles(set, (size_t)j, state, path, depth + 1, d, bad);
-		}
+		if (strcmp(ix[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	state[i] = 2;
+	return lo < n && strcmp(ix[lo].name, name) == 0 ? (ssize_t)ix[lo].i : -1;
+}
+
+#define JR_MAX_CHECK_ERRORS 100
+#define JR_CYCLE_SHOWN      16 /* names shown of a long cycle */
+
+struct check_state {
+	struct jr_diags *d;
+	size_t nerr;
+};
+
+JR_PRINTF(5, 6)
+static void check_err(struct check_state *cs, const char *file, int line, int col, const char *fmt,
+		      ...)
+{
+	va_list ap;
+
+	if (cs->nerr++ >= JR_MAX_CHECK_ERRORS)
+		return;
+	va_start(ap, fmt);
+	jr_diags_vadd(cs->d, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* Reports the cycle closed by the edge from path[depth] to path[from]. */
+static void report_cycle(struct check_state *cs, const struct jr_jobset *set, const size_t *path,
+			 size_t from, size_t depth, size_t k)
+{
+	const struct jr_job *job = set->jobs[path[depth]];
+	struct jr_buf b = JR_BUF_INIT;
+	size_t m, len = depth - from + 1;
+
+	jr_buf_init(&b);
+	for (m = from; m <= depth; m++) {
+		if (len > JR_CYCLE_SHOWN && m == from + JR_CYCLE_SHOWN / 2) {
+			jr_buf_addf(&b, "... (%zu more) -> ", len - JR_CYCLE_SHOWN);
+			m = depth - JR_CYCLE_SHOWN / 2;
+		}
+		jr_buf_addf(&b, "%s -> ", set->jobs[path[m]]->name);
+	}
+	jr_buf_adds(&b, set->jobs[path[from]]->name);
+	check_err(cs, job->source_file, job->needs_pos[k].line, job->needs_pos[k].col,
+		  "needs: dependency cycle: %s", b.buf);
+	jr_buf_release(&b);
 }
 
 int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 {
-	size_t i, j, k;
-	int bad = 0;
+	struct check_state cs = { diags, 0 };
+	struct name_ix *ix;
+	size_t i, j, k, n = set->n;
+	ssize_t **adj;
 	unsigned char *state;
-	size_t *path;
+	size_t *path, *next, *pos;
 
-	for (i = 0; i < set->n; i++) {
+	ix = jr_xcalloc(n + 1, sizeof(*ix));
+	for (i = 0; i < n; i++) {
+		ix[i].name = set->jobs[i]->name;
+		ix[i].i = i;
+	}
+	if (n > 1)
+		qsort(ix, n, sizeof(*ix), name_ix_cmp);
+	/* Duplicates: every later job with a name points at the first. */
+	for (i = 1; i < n; i++) {
+		if (strcmp(ix[i].name, ix[i - 1].name) == 0) {
+			const struct jr_job *a = set->jobs[ix[i].i];
+			const struct jr_job *b = set->jobs[lookup(ix, n, a->name)];
+
+			check_err(&cs, a->source_file, a->name_pos.line, a->name_pos.col,
+				  "name: duplicate job name '%s' (already defined at %s:%d:%d)", a->name,
+				  b->source_file, b->name_pos.line, b->name_pos.col);
+		}
+	}
+	/* Needs, resolved to indices. */
+	adj = jr_xcalloc(n + 1, sizeof(*adj));
+	for (i = 0; i < n; i++) {
 		const struct jr_job *a = set->jobs[i];
 
-		for (j = 0; j < i; j++) {
-			const struct jr_job *b = set->jobs[j];
-
-			if (strcmp(a->name, b->name) == 0) {
-				jr_diags_add(diags, a->source_file, a->name_pos.line, a->name_pos.col,
-					     "name: duplicate job name '%s' (already defined at %s:%d:%d)",
-					     a->name, b->source_file, b->name_pos.line,
-					     b->name_pos.col);
-				bad = 1;
-				break;
-			}
-		}
+		adj[i] = jr_xcalloc(a->needs.n + 1, sizeof(**adj));
 		for (k = 0; k < a->needs.n; k++) {
-			if (!jr_jobset_find(set, a->needs.v[k])) {
-				struct jr_buf names = JR_BUF_INIT;
+			adj[i][k] = lookup(ix, n, a->needs.v[k]);
+			if (adj[i][k] >= 0)
+				continue;
+			if (cs.nerr >= JR_MAX_CHECK_ERRORS) {
+				cs.nerr++;
+				continue;
+			}
+			{
 				const char *hint = NULL;
 				size_t bd = 99, dd;
 
-				for (j = 0; j < set->n; j++) {
+				for (j = 0; j < n; j++) {
 					dd = edit_distance(a->needs.v[k], set->jobs[j]->name);
 					if (dd < bd && dd <= 2) {
 						bd = dd;
 						hint = set->jobs[j]->name;
 					}
 				}
-				jr_buf_init(&names);
-				jr_diags_add(diags, a->source_file, a->needs_pos[k].line,
-					     a->needs_pos[k].col, "needs: unknown job '%s'%s%s%s",
-					     a->needs.v[k], hint ? "; did you mean '" : "",
-					     hint ? hint : "", hint ? "'?" : "");
-				jr_buf_release(&names);
-				bad = 1;
-			} else if (strcmp(a->needs.v[k], a->name) == 0) {
-				/* reported as a cycle below */
+				check_err(&cs, a->source_file, a->needs_pos[k].line, a->needs_pos[k].col,
+					  "needs: unknown job '%s'%s%s%s", a->needs.v[k],
+					  hint ? "; did you mean '" : "", hint ? hint : "",
+					  hint ? "'?" : "");
 			}
 		}
 	}
-	state = jr_xcalloc(set->n + 1, 1);
-	path = jr_xcalloc(set->n + 1, sizeof(*path));
-	for (i = 0; i < set->n; i++)
-		if (state[i] == 0)
-			find_cycles(set, i, state, path, 0, diags, &bad);
+	/* Cycles: iterative depth-first search (a long chain of needs must not
+	 * exhaust the stack); state 0 new, 1 on the path, 2 done. */
+	state = jr_xcalloc(n + 1, 1);
+	path = jr_xcalloc(n + 1, sizeof(*path));
+	next = jr_xcalloc(n + 1, sizeof(*next));
+	pos = jr_xcalloc(n + 1, sizeof(*pos));
+	for (i = 0; i < n; i++) {
+		size_t depth = 0;
+
+		if (state[i])
+			continue;
+		path[0] = i;
+		next[0] = 0;
+		pos[i] = 0;
+		state[i] = 1;
+		for (;;) {
+			size_t u = path[depth];
+			ssize_t v;
+
+			if (next[depth] == set->jobs[u]->needs.n) {
+				state[u] = 2;
+				if (depth == 0)
+					break;
+				depth--;
+				continue;
+			}
+			k = next[depth]++;
+			v = adj[u][k];
+			if (v < 0)
+				continue;
+			if (state[v] == 1) {
+				report_cycle(&cs, set, path, pos[v], depth, k);
+			} else if (state[v] == 0) {
+				depth++;
+				path[depth] = (size_t)v;
+				next[depth] = 0;
+				pos[v] = depth;
+				state[v] = 1;
+			}
+		}
+	}
+	if (cs.nerr > JR_MAX_CHECK_ERRORS)
+		jr_diags_add(diags, "jobs", 0, 0, "%zu more errors across jobs not shown",
+			     cs.nerr - JR_MAX_CHECK_ERRORS);
+	for (i = 0; i < n; i++)
+		free(adj[i]);
+	free(adj);
 	free(state);
 	free(path);
-	return bad ? -1 : 0;
+	free(next);
+	free(pos);
+	free(ix);
+	return cs.nerr ? -1 : 0;
 }
 
 void jr_jobset_release(struct jr_jobset *set)

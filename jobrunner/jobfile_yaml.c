@@ -138,9 +138,11 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 	return 0;
 }
 
-/* After a libyaml syntax error: was a tab used for indentation before or on
- * the failing line? Then that is the likely cause, and libyaml's own message
- * ("found character that cannot start any token") does not say so. */
+/* After a libyaml syntax error: was a tab used for indentation on the
+ * failing line or the one before? Then that is the likely cause, and
+ * libyaml's own message ("found character that cannot start any token")
+ * does not say so. Earlier lines are not blamed: a tab inside a block
+ * scalar's text is legal. */
 static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline, int *tcol)
 {
 	size_t i = 0;
@@ -149,7 +151,7 @@ static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline
 	while (i < len && line <= upto_line) {
 		col = 1;
 		while (i < len && (s[i] == ' ' || s[i] == '\t')) {
-			if (s[i] == '\t') {
+			if (s[i] == '\t' && line >= upto_line - 1) {
 				*tline = line;
 				*tcol = col;
 				return true;
@@ -157,7 +159,6 @@ static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline
 			i++;
 			col++;
 		}
-		/* "- " and "key: " followed by a tab also indent the next token. */
 		while (i < len && s[i] != '\n')
 			i++;
 		i++;

@@ -549,6 +549,63 @@ static void test_yaml_abuse(void **state)
 	free(big);
 }
 
+/* Hostile sizes stay fast and bounded: many keys, long lists, long chains
+ * of needs (no recursion), and a cap on the number of messages per file. */
+static void test_scale(void **state)
+{
+	struct fixture *f = *state;
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	jr_buf_init(&b);
+	/* 60000 keys, all the same: one message each up to the cap, then a count. */
+	jr_buf_adds(&b, "name: k\ncommand: [x]\nenv:\n  set:\n");
+	for (i = 0; i < 60000; i++)
+		jr_buf_adds(&b, "    A: x\n");
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), -1);
+	assert_diag(f, 6, "duplicate key 'A' in env.set (first at line 5)");
+	assert_diag(f, 0, "more errors not shown");
+	assert_true(f->d.n <= 101);
+
+	/* A long list of tags, all different, and one of needs. */
+	jr_buf_reset(&b);
+	jr_buf_adds(&b, "name: t\ncommand: [x]\ntags: [");
+	for (i = 0; i < 50000; i++)
+		jr_buf_addf(&b, "t%zu,", i);
+	jr_buf_adds(&b, "t]\n");
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), 0);
+	assert_int_equal(f->set.jobs[0]->tags.n, 50001);
+	assert_string_equal(f->set.jobs[0]->tags.v[49999], "t49999");
+
+	/* 20000 jobs in one chain of needs, closed into a cycle. */
+	jr_buf_reset(&b);
+	jr_buf_adds(&b, "jobs:\n");
+	for (i = 0; i < 20000; i++)
+		jr_buf_addf(&b, "- {name: j%zu, command: [x], needs: [j%zu]}\n", i, (i + 1) % 20000);
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), 0);
+	assert_int_equal(f->set.n, 20000);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_int_equal(f->d.n, 1);
+	assert_diag(f, 20001, "dependency cycle: j0 -> j1 -> ");
+	assert_diag(f, 20001, "(19984 more) -> ");
+	assert_diag(f, 20001, "-> j19999 -> j0");
+
+	/* Many duplicates and unknown needs across jobs: capped too. */
+	jr_buf_reset(&b);
+	jr_buf_adds(&b, "jobs:\n");
+	for (i = 0; i < 5000; i++)
+		jr_buf_addf(&b, "- {name: same, command: [x], needs: [nope%zu]}\n", i);
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), 0);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_true(f->d.n <= 101);
+	assert_diag(f, 0, "more errors across jobs not shown");
+	jr_buf_release(&b);
+}
+
 static void test_corpus(void **state)
 {
 	struct fixture *f = *state;
@@ -821,6 +878,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors_collected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_yaml_abuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_and_trust, setup, teardown),
