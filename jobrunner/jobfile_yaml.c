@@ -66,12 +66,14 @@ void jr_ynode_free(struct jr_ynode *n)
 	free(n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid;
+ * *cpp is the code point. */
+static size_t utf8_len(const unsigned char *s, size_t n, unsigned *cpp)
 {
 	size_t len, i;
 	unsigned cp;
 
+	*cpp = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
@@ -96,6 +98,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
+	*cpp = cp;
 	return len;
 }
 
@@ -104,6 +107,7 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 {
 	size_t i = 0, l;
 	int line = 1, col = 1;
+	unsigned cp;
 
 	while (i < len) {
 		unsigned char c = s[i];
@@ -125,11 +129,18 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 				     c);
 			return -1;
 		}
-		l = utf8_len(s + i, len - i);
+		l = utf8_len(s + i, len - i, &cp);
 		if (l == 0) {
 			jr_diags_add(d, file, line, col,
 				     "invalid UTF-8 byte 0x%02x: this is not a text file (job files are UTF-8 YAML)",
 				     c);
+			return -1;
+		}
+		/* What YAML calls non-printable: C1 controls but NEL, U+FFFE, U+FFFF. */
+		if ((cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe || cp == 0xffff) {
+			jr_diags_add(d, file, line, col,
+				     "non-printable character U+%04X: this is not a text file (job files are UTF-8 YAML)",
+				     cp);
 			return -1;
 		}
 		i += l;
@@ -165,6 +176,22 @@ static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline
 		line++;
 	}
 	return false;
+}
+
+static void offset_to_pos(const char *s, size_t len, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
 }
 
 struct ytree_state {
@@ -329,6 +356,11 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 
 			if (parser.error == YAML_MEMORY_ERROR) {
 				jr_diags_add(d, file, 0, 0, "out of memory while parsing YAML");
+			} else if (parser.error == YAML_READER_ERROR) {
+				/* Reader errors carry a byte offset, not a mark. */
+				offset_to_pos(data, len, parser.problem_offset, &line, &col);
+				jr_diags_add(d, file, line, col, "not valid YAML text: %s",
+					     parser.problem ? parser.problem : "unreadable input");
 			} else if (find_indent_tab(data, len, line, &tline, &tcol)) {
 				jr_diags_add(d, file, tline, tcol,
 					     "tab character used for indentation: YAML indentation must use spaces (the parser then failed at %d:%d: %s)",

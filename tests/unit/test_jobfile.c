@@ -540,11 +540,25 @@ static void test_yaml_abuse(void **state)
 			 -1);
 	assert_diag(f, 1, "invalid UTF-8");
 
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "name: a\n\xc2\x80\n", 11, "/",
+					       &f->d),
+			 -1);
+	assert_diag(f, 2, "non-printable character U+0080");
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "a: \xef\xbf\xbf", 6, "/", &f->d), -1);
+	assert_diag(f, 1, "non-printable character U+FFFF");
+
 	/* Tabs for indentation: a clear message naming the tab's position. */
 	assert_int_equal(load(f, "name: t\ncommand:\n\t- echo\n"), -1);
 	assert_diag(f, 3, "tab character used for indentation");
-	/* ... while a tab inside a value is fine. */
+	/* ... while a tab inside a value is fine, and one in a block scalar's
+	 * text is not blamed for a later syntax error. */
 	load_ok(f, "name: t\ncommand: [echo, \"a\tb\"]\ndescription: a\tb\n");
+	load_ok(f, "name: t\ncommand: [x]\nstdin:\n  data: |\n    a\n    \tb\n");
+	assert_string_equal(f->set.jobs[0]->in.data, "a\n\tb\n");
+	assert_int_equal(load(f, "name: t\ndescription: |\n  a\n  \tb\n\ncommand: [x\n"), -1);
+	assert_diag(f, 7, "YAML syntax error");
 	jr_buf_release(&b);
 	free(big);
 }
