@@ -26,6 +26,15 @@ void jr_diags_add(struct jr_diags *d, const char *file, int line, int col, const
 	__attribute__((format(printf, 5, 6)));
 void jr_diags_release(struct jr_diags *d);
 
+/* Backend names a job may list in `backends:` (NULL-terminated); the backend
+ * module uses the same list. */
+extern const char *const jr_known_backends[];
+
+/* A position in a job file, 1-based. */
+struct jr_pos {
+	int line, col;
+};
+
 struct jr_kv {
 	char *key;
 	char *value;
@@ -151,6 +160,9 @@ struct jr_job {
 
 	char *source_file; /* as found */
 	int source_line;   /* line of the job's mapping */
+	int source_col;
+	struct jr_pos name_pos;  /* of the name's value */
+	struct jr_pos *needs_pos; /* of needs.v[i] */
 	char *canonical_json; /* canonical JSON of the definition (secrets' values redacted) */
 	char hash[65];        /* hex SHA-256 of canonical_json */
 };
@@ -174,6 +186,16 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags);
 struct jr_job *jr_jobset_find(const struct jr_jobset *set, const char *name);
 void jr_jobset_release(struct jr_jobset *set);
+
+/* Frees a job and everything it owns (NULL is fine). */
+void jr_job_free(struct jr_job *job);
+
+/* Returns a copy of text (caller frees) in which every secret value is
+ * replaced by "***": the env.set values of names listed in env.secret, and
+ * each non-empty string of extra_values (NULL-terminated, may be NULL; for
+ * secrets inherited from the environment). Longer values are replaced first. */
+char *jr_job_redact_dup(const struct jr_job *job, const char *text,
+			const char *const *extra_values);
 
 /* Is name a valid job name ([A-Za-z0-9_.-]{1,64}, not starting with . or -)? */
 bool jr_job_name_valid(const char *name);

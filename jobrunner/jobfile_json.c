@@ -1,0 +1,363 @@
+/* jobfile_json: the canonical JSON form of a job, its hash, and redaction.
+ *
+ * The canonical form is what the job means, not how it was written: every
+ * key is present (defaults filled in), object keys are sorted, paths are
+ * absolute, and values of secret variables are "***". So reordering keys,
+ * reformatting or adding comments leaves the hash unchanged, and changing
+ * anything that affects a run changes it. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobfile.h"
+#include "jobfile_yaml.h"
+#include "util.h"
+
+#include "banned.h"
+
+struct jobj {
+	struct jr_kv *kv; /* value: JSON text */
+	size_t n, alloc;
+};
+
+static void put(struct jobj *o, const char *key, char *json)
+{
+	jr_xgrow((void **)&o->kv, &o->alloc, o->n + 1, sizeof(*o->kv));
+	o->kv[o->n].key = jr_xstrdup(key);
+	o->kv[o->n].value = json;
+	o->n++;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct jr_kv *)a)->key, ((const struct jr_kv *)b)->key);
+}
+
+/* Sorts, emits {"k":v,...} and frees the builder. */
+static char *done(struct jobj *o)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	jr_buf_init(&b);
+	if (o->n > 1)
+		qsort(o->kv, o->n, sizeof(*o->kv), kv_cmp);
+	jr_buf_addch(&b, '{');
+	for (i = 0; i < o->n; i++) {
+		if (i)
+			jr_buf_addch(&b, ',');
+		jr_buf_add_json_str(&b, o->kv[i].key);
+		jr_buf_addch(&b, ':');
+		jr_buf_adds(&b, o->kv[i].value);
+		free(o->kv[i].key);
+		free(o->kv[i].value);
+	}
+	jr_buf_addch(&b, '}');
+	free(o->kv);
+	memset(o, 0, sizeof(*o));
+	return jr_buf_detach(&b, NULL);
+}
+
+static char *jstr(const char *s)
+{
+	struct jr_buf b = JR_BUF_INIT;
+
+	jr_buf_init(&b);
+	jr_buf_add_json_str(&b, s);
+	return jr_buf_detach(&b, NULL);
+}
+
+static char *jint(int64_t v)
+{
+	return jr_xasprintf("%lld", (long long)v);
+}
+
+static char *jbool(bool v)
+{
+	return jr_xstrdup(v ? "true" : "false");
+}
+
+static char *jstrv(const struct jr_strv *v)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	jr_buf_init(&b);
+	jr_buf_addch(&b, '[');
+	for (i = 0; i < v->n; i++) {
+		if (i)
+			jr_buf_addch(&b, ',');
+		jr_buf_add_json_str(&b, v->v[i]);
+	}
+	jr_buf_addch(&b, ']');
+	return jr_buf_detach(&b, NULL);
+}
+
+static char *jargvs(const struct jr_strv *v, size_t n)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+	char *s;
+
+	jr_buf_init(&b);
+	jr_buf_addch(&b, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			jr_buf_addch(&b, ',');
+		s = jstrv(&v[i]);
+		jr_buf_adds(&b, s);
+		free(s);
+	}
+	jr_buf_addch(&b, ']');
+	return jr_buf_detach(&b, NULL);
+}
+
+static bool is_secret(const struct jr_job *job, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < job->env_secret.n; i++)
+		if (strcmp(job->env_secret.v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static char *jkv(const struct jr_kv *kv, size_t n, const struct jr_job *redact_for)
+{
+	struct jobj o = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		put(&o, kv[i].key,
+		    jstr(redact_for && is_secret(redact_for, kv[i].key) ? "***" : kv[i].value));
+	return done(&o);
+}
+
+static char *jio(const struct jr_io *io)
+{
+	static const char *const kinds[] = { "log", "null", "inherit", "file", "data", "stdout" };
+	struct jobj o = { 0 };
+
+	put(&o, "kind", jstr(kinds[io->kind]));
+	if (io->kind == JR_IO_FILE) {
+		put(&o, "file", jstr(io->path));
+		put(&o, "append", jbool(io->append));
+	} else if (io->kind == JR_IO_DATA) {
+		struct jr_buf b = JR_BUF_INIT;
+
+		jr_buf_init(&b);
+		jr_buf_add_json_strn(&b, io->data, io->data_len);
+		put(&o, "data", jr_buf_detach(&b, NULL));
+	}
+	return done(&o);
+}
+
+static char *jfds(const struct jr_job *job)
+{
+	static const char *const modes[] = { "r", "w", "a", "rw" };
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	jr_buf_init(&b);
+	jr_buf_addch(&b, '[');
+	for (i = 0; i < job->nfds; i++) {
+		struct jobj o = { 0 };
+		char *s;
+
+		put(&o, "fd", jint(job->fds[i].fd));
+		put(&o, "file", jstr(job->fds[i].path));
+		put(&o, "mode", jstr(modes[job->fds[i].mode]));
+		s = done(&o);
+		jr_buf_addf(&b, "%s%s", i ? "," : "", s);
+		free(s);
+	}
+	jr_buf_addch(&b, ']');
+	return jr_buf_detach(&b, NULL);
+}
+
+static char *jlimits(const struct jr_job *job)
+{
+	static const char *const names[JR_LIMIT_COUNT] = { "nofile", "nproc", "cpu",
+							   "as",     "fsize", "core" };
+	struct jobj o = { 0 };
+	size_t i;
+
+	for (i = 0; i < JR_LIMIT_COUNT; i++) {
+		if (!job->limit_set[i])
+			put(&o, names[i], jr_xstrdup("null"));
+		else if (job->limit[i] == JR_LIMIT_UNLIMITED)
+			put(&o, names[i], jstr("unlimited"));
+		else
+			put(&o, names[i], jr_xasprintf("%llu", (unsigned long long)job->limit[i]));
+	}
+	return done(&o);
+}
+
+static char *jtargets(const struct jr_job *job)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	jr_buf_init(&b);
+	jr_buf_addch(&b, '[');
+	for (i = 0; i < job->ntargets; i++) {
+		struct jobj o = { 0 };
+		char *s;
+
+		put(&o, "facts", jkv(job->targets[i].facts, job->targets[i].nfacts, NULL));
+		put(&o, "tags", jstrv(&job->targets[i].tags));
+		s = done(&o);
+		jr_buf_addf(&b, "%s%s", i ? "," : "", s);
+		free(s);
+	}
+	jr_buf_addch(&b, ']');
+	return jr_buf_detach(&b, NULL);
+}
+
+static char *jimage(const struct jr_image *im)
+{
+	struct jobj o = { 0 }, base = { 0 };
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	if (!im)
+		return jr_xstrdup("null");
+	put(&base, "rootfs", jstr(im->base_rootfs));
+	put(&base, "dir", jstr(im->base_dir));
+	put(&o, "base", done(&base));
+	put(&o, "provides", jkv(im->provides, im->nprovides, NULL));
+	put(&o, "setup", jargvs(im->setup, im->nsetup));
+	jr_buf_init(&b);
+	jr_buf_addch(&b, '[');
+	for (i = 0; i < im->nmounts; i++) {
+		struct jobj m = { 0 };
+		char *s;
+
+		put(&m, "source", jstr(im->mounts[i].source));
+		put(&m, "target", jstr(im->mounts[i].target));
+		put(&m, "mode", jstr(im->mounts[i].readonly ? "ro" : "rw"));
+		s = done(&m);
+		jr_buf_addf(&b, "%s%s", i ? "," : "", s);
+		free(s);
+	}
+	jr_buf_addch(&b, ']');
+	put(&o, "mounts", jr_buf_detach(&b, NULL));
+	return done(&o);
+}
+
+static char *jslurm(const struct jr_slurm_opts *s)
+{
+	struct jobj o = { 0 };
+
+	put(&o, "partition", jstr(s->partition));
+	put(&o, "mem", jstr(s->mem));
+	put(&o, "constraint", jstr(s->constraint));
+	put(&o, "account", jstr(s->account));
+	put(&o, "cpus", s->cpus ? jint(s->cpus) : jr_xstrdup("null"));
+	put(&o, "time_ms", s->time_ms ? jint(s->time_ms) : jr_xstrdup("null"));
+	return done(&o);
+}
+
+void jr_job_finish(struct jr_job *job)
+{
+	static const char *const conc[] = { "forbid", "allow", "queue" };
+	struct jobj o = { 0 }, env = { 0 }, retry = { 0 };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	put(&o, "name", jstr(job->name));
+	put(&o, "description", jstr(job->description));
+	put(&o, "command", job->command.n ? jstrv(&job->command) : jr_xstrdup("null"));
+	put(&o, "shell", jstr(job->shell));
+	put(&o, "cwd", jstr(job->cwd));
+	put(&o, "umask", jr_xasprintf("\"%04o\"", (unsigned)job->umask));
+	put(&o, "user", jstr(job->user));
+	put(&o, "group", jstr(job->group));
+	put(&env, "inherit", job->env_inherit_all ? jstr("all") : jstrv(&job->env_inherit));
+	put(&env, "set", jkv(job->env_set, job->nenv_set, job));
+	put(&env, "secret", jstrv(&job->env_secret));
+	put(&o, "env", done(&env));
+	put(&o, "stdin", jio(&job->in));
+	put(&o, "stdout", jio(&job->out));
+	put(&o, "stderr", jio(&job->err));
+	put(&o, "fds", jfds(job));
+	put(&o, "timeout_ms", job->timeout_ms ? jint(job->timeout_ms) : jr_xstrdup("null"));
+	put(&o, "kill_grace_ms", jint(job->kill_grace_ms));
+	put(&retry, "count", jint(job->retry.count));
+	put(&retry, "delay_ms", jint(job->retry.delay_ms));
+	put(&retry, "backoff", jr_xasprintf("%.17g", job->retry.backoff));
+	put(&o, "retries", done(&retry));
+	put(&o, "limits", jlimits(job));
+	put(&o, "concurrency", jstr(conc[job->concurrency]));
+	put(&o, "needs", jstrv(&job->needs));
+	put(&o, "schedule", jstr(job->schedule));
+	put(&o, "tags", jstrv(&job->tags));
+	put(&o, "backends", jstrv(&job->backends));
+	put(&o, "targets", jtargets(job));
+	put(&o, "image", jimage(job->image));
+	put(&o, "slurm", jslurm(&job->slurm));
+	put(&o, "on_failure", jargvs(job->on_failure, job->non_failure));
+	put(&o, "on_success", jargvs(job->on_success, job->non_success));
+	free(job->canonical_json);
+	job->canonical_json = done(&o);
+
+	if (!EVP_Digest(job->canonical_json, strlen(job->canonical_json), md, &mdlen, EVP_sha256(),
+			NULL) ||
+	    mdlen != 32) {
+		/* Only on a broken libcrypto; an all-zero hash would alias. */
+		fprintf(stderr, "jobrunner: SHA-256 failed\n");
+		abort();
+	}
+	for (i = 0; i < mdlen; i++)
+		snprintf(job->hash + 2 * i, 3, "%02x", md[i]);
+}
+
+static int len_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+char *jr_job_redact_dup(const struct jr_job *job, const char *text,
+			const char *const *extra_values)
+{
+	const char **vals = NULL;
+	size_t n = 0, alloc = 0, i, k;
+	struct jr_buf b = JR_BUF_INIT;
+	const char *p;
+
+	for (i = 0; job && i < job->nenv_set; i++) {
+		if (job->env_set[i].value[0] && is_secret(job, job->env_set[i].key)) {
+			jr_xgrow((void **)&vals, &alloc, n + 1, sizeof(*vals));
+			vals[n++] = job->env_set[i].value;
+		}
+	}
+	for (i = 0; extra_values && extra_values[i]; i++) {
+		if (extra_values[i][0]) {
+			jr_xgrow((void **)&vals, &alloc, n + 1, sizeof(*vals));
+			vals[n++] = extra_values[i];
+		}
+	}
+	if (n == 0)
+		return jr_xstrdup(text);
+	if (n > 1)
+		qsort(vals, n, sizeof(*vals), len_desc);
+	jr_buf_init(&b);
+	for (p = text; *p;) {
+		for (k = 0; k < n; k++) {
+			size_t l = strlen(vals[k]);
+
+			if (*p == vals[k][0] && strncmp(p, vals[k], l) == 0) {
+				jr_buf_adds(&b, "***");
+				p += l;
+				break;
+			}
+		}
+		if (k == n)
+			jr_buf_addch(&b, *p++);
+	}
+	free(vals);
+	return jr_buf_detach(&b, NULL);
+}
