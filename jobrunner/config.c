@@ -459,7 +459,7 @@ static char *reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *c = stream;
 	const char *p, *nl;
-	size_t len, full, i;
+	size_t len, clen, full, i;
 
 	if (c->failed || c->pos >= c->len || num < 4)
 		return NULL;
@@ -474,8 +474,9 @@ static char *reader(char *str, int num, void *stream)
 		ctx_fail(c, c->lineno, "NUL byte in the file");
 		return NULL;
 	}
-	/* inih's buffer must hold the line, its newline and the NUL. */
-	if (full + 1 > (size_t)num) {
+	/* inih's buffer must hold the line, its "\r\n" and the NUL. */
+	clen = len > 0 && p[len - 1] == '\r' ? len - 1 : len;
+	if (clen + 3 > (size_t)num) {
 		ctx_fail(c, c->lineno, "line too long (at most %d characters)", num - 3);
 		return NULL;
 	}

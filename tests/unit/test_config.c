@@ -280,6 +280,23 @@ static void test_errors(void **state)
 	memcpy(buf, "[slurm]\npartition = ", 20);
 	buf[sizeof(buf) - 1] = '\0';
 	load_err(buf, "t.ini:2: line too long (at most 197 characters)");
+	/* exactly at the limit, with LF or CRLF */
+	{
+		struct jr_config cfg;
+		char line[256];
+
+		memset(line, 'b', sizeof(line));
+		memcpy(line, "[slurm]\npartition = ", 20);
+		memcpy(line + 8 + 197, "\r\n", 3);
+		load_ok(&cfg, line);
+		assert_int_equal(strlen(cfg.slurm_partition), 197 - 12);
+		jr_config_release(&cfg);
+		memcpy(line + 8 + 197, "\n", 2);
+		load_ok(&cfg, line);
+		jr_config_release(&cfg);
+		memcpy(line + 8 + 197, "b\n", 3);
+		load_err(line, "t.ini:2: line too long (at most 197 characters)");
+	}
 }
 
 static void test_nul_in_buffer(void **state)
