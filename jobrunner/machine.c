@@ -52,8 +52,7 @@ static void unquote(char *v)
 	*w = '\0';
 }
 
-/* Reads ID and VERSION_ID from an os-release file; 0 when it was read. */
-static int read_os_release(const char *path, char **id, char **version_id)
+int jr_machine_read_os_release(const char *path, char **id, char **version_id)
 {
 	struct jr_buf b = JR_BUF_INIT;
 	char *line, *next, *eq;
@@ -117,8 +116,8 @@ int jr_machine_detect(struct jr_machine *m, char *const *tags, size_t ntags, str
 		cpus = 1;
 	snprintf(buf, sizeof(buf), "%ld", cpus);
 	add_fact(m, "cpus", buf);
-	if (read_os_release("/etc/os-release", &id, &vid) < 0)
-		read_os_release("/usr/lib/os-release", &id, &vid);
+	if (jr_machine_read_os_release("/etc/os-release", &id, &vid) < 0)
+		jr_machine_read_os_release("/usr/lib/os-release", &id, &vid);
 	/* os-release(5): ID defaults to "linux" when unset. */
 	add_fact(m, "distro", id ? id : "linux");
 	if (vid)

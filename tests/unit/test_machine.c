@@ -197,12 +197,54 @@ static void test_target_json(void **state)
 	free(s);
 }
 
+static void check_os_release(const char *text, const char *want_id, const char *want_vid)
+{
+	char path[] = "/tmp/jr-test-osrel-XXXXXX";
+	char *id = NULL, *vid = NULL;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(jr_machine_read_os_release(path, &id, &vid), 0);
+	unlink(path);
+	if (want_id)
+		assert_string_equal(id, want_id);
+	else
+		assert_null(id);
+	if (want_vid)
+		assert_string_equal(vid, want_vid);
+	else
+		assert_null(vid);
+	free(id);
+	free(vid);
+}
+
+static void test_os_release(void **state)
+{
+	char *id = NULL, *vid = NULL;
+
+	(void)state;
+	check_os_release("NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID=\"12\"\n", "debian", "12");
+	check_os_release("ID='opensuse-leap'\nVERSION_ID='15.5'", "opensuse-leap", "15.5");
+	check_os_release("# comment\n  ID=\"we\\\"ird\\\\x\"\nVERSION_ID=1 trailing\n", "we\"ird\\x",
+			 "1");
+	check_os_release("IDX=no\nMY_ID=no\nVERSION=12\n", NULL, NULL);
+	check_os_release("ID=\nVERSION_ID=\"\"\nID=\"unterminated\n", "unterminated", NULL);
+	check_os_release("ID=a\nID=b\n", "b", NULL);
+	check_os_release("", NULL, NULL);
+	assert_int_equal(jr_machine_read_os_release("/nonexistent/os-release", &id, &vid), -1);
+	assert_null(id);
+	assert_null(vid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_target_json),
+		cmocka_unit_test(test_os_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
