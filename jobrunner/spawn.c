@@ -1,0 +1,1710 @@
+/* spawn: the one place where jobrunner creates processes (see spawn.h).
+ *
+ * Every child is created the same way, with every signal blocked in the
+ * parent and everything allocated beforehand, and runs spawn_child.c until
+ * exec, reporting a failed step as {step, errno} on a CLOEXEC pipe:
+ *  - clone(CLONE_VM | CLONE_VFORK) on a separate stack: what glibc's
+ *    posix_spawn does (no page-table copy, so it stays fast when the parent
+ *    is large), but it can also chdir, set umask, rlimits, user and group,
+ *    and tell exactly which step failed. We do not call posix_spawn itself:
+ *    it cannot name the failed step, and jobrunner/spawn.h shadows the
+ *    system <spawn.h> on the include path (-Ijobrunner).
+ *  - fork where sharing memory is not possible: daemonize forks again in
+ *    the child, and AddressSanitizer cannot follow a CLONE_VM child that
+ *    runs instrumented code on a foreign stack (it reports bogus stack
+ *    overflows and corrupts the parent's shadow state).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "spawn_internal.h"
+#include "util.h"
+
+#include "banned.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JR_SPAWN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JR_SPAWN_ASAN 1
+#endif
+#endif
+#ifndef JR_SPAWN_ASAN
+#define JR_SPAWN_ASAN 0
+#endif
+
+extern char **environ;
+
+#define JR_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define JR_DEFAULT_GRACE_MS 10000
+#define JR_DRAIN_MS 1000        /* pipe draining allowed after a kill */
+#define JR_RECHECK_MS 20        /* re-scan while waiting for a group to empty */
+#define JR_NOPIDFD_POLL_MS 10   /* waitpid polling without pidfd */
+#define JR_CHILD_STACK (64 * 1024)
+#define JR_PIPE_SIZE (1024 * 1024)
+
+enum io_kind { IO_NULL, IO_FD, IO_FILE, IO_BUFFER };
+
+struct io_spec {
+	enum io_kind kind;
+	int fd;
+	char *path;
+	enum jr_file_mode mode;
+	size_t cap;
+};
+
+struct fd_map {
+	int parent, child;
+};
+
+enum cmd_state { ST_NEW, ST_RUNNING, ST_DONE, ST_FAILED };
+
+struct jr_cmd {
+	char *path;
+	char **argv;
+	size_t argc, argv_alloc;
+	char **env;
+	size_t nenv, env_alloc;
+	bool lc_all_default, locale_explicit;
+
+	char *cwd;
+	bool set_umask;
+	mode_t umask;
+	struct jr_child_rlimit *rlimits;
+	size_t nrlimits, rlimits_alloc;
+	char *user, *group;
+	bool clear_caps;
+
+	struct io_spec in, out, err;
+	bool merge_stderr;
+	char *in_data;
+	size_t in_len, in_off;
+	struct fd_map *preserve;
+	size_t npreserve, preserve_alloc;
+
+	int64_t timeout_ms, grace_ms;
+	bool kill_leftovers;
+	bool daemonize;
+	char *pidfile;
+
+	struct jr_err error;
+	bool failed;
+
+	enum cmd_state state;
+	pid_t pid;
+	int pidfd;
+	int in_fd, out_fd, err_fd; /* parent ends of the pipes */
+	struct jr_buf outbuf, errbuf;
+	bool out_trunc, err_trunc;
+	int64_t start_mono;
+	int64_t timeout_at;        /* mono; -1 none */
+	bool term_sent, kill_sent;
+	int64_t term_mono, kill_at;
+	bool reaped;
+	int64_t reaped_mono;
+	int leftover_state;        /* 0 not checked, 1 TERM sent, 2 done */
+	int64_t leftover_kill_at;
+	int64_t last_kill_mono;    /* -1: the core never signalled */
+	struct jr_cmd_signal *sigs;
+	size_t nsigs, sigs_alloc;
+	struct jr_cmd_result res;
+};
+
+/* Running commands whose main process is not reaped yet, so that
+ * jr_spawn_reap_orphans never steals their exit status. */
+static struct jr_cmd **live;
+static size_t nlive, live_alloc;
+
+static void live_add(struct jr_cmd *cmd)
+{
+	jr_xgrow((void **)&live, &live_alloc, nlive + 1, sizeof(*live));
+	live[nlive++] = cmd;
+}
+
+static void live_del(struct jr_cmd *cmd)
+{
+	for (size_t i = 0; i < nlive; i++) {
+		if (live[i] == cmd) {
+			live[i] = live[--nlive];
+			break;
+		}
+	}
+	if (!nlive) {
+		free(live);
+		live = NULL;
+		live_alloc = 0;
+	}
+}
+
+const char *jr_kill_reason_name(enum jr_kill_reason r)
+{
+	switch (r) {
+	case JR_KILL_TIMEOUT:
+		return "timeout";
+	case JR_KILL_INTERRUPT:
+		return "interrupt";
+	case JR_KILL_LEFTOVER:
+		return "leftover";
+	case JR_KILL_FREE:
+		return "free";
+	}
+	return "unknown";
+}
+
+/* Remembers the first misuse; later ones are dropped (sticky error). */
+static void JR_PRINTF(3, 4) cmd_fail(struct jr_cmd *cmd, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	struct jr_buf b = JR_BUF_INIT;
+
+	if (cmd->failed)
+		return;
+	va_start(ap, fmt);
+	jr_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (errnum)
+		jr_err_sys(&cmd->error, errnum, "%s", b.buf);
+	else
+		jr_err_set(&cmd->error, "%s", b.buf);
+	cmd->error.errnum = errnum;
+	jr_buf_release(&b);
+	cmd->failed = true;
+}
+
+static void io_init(struct io_spec *io)
+{
+	io->kind = IO_NULL;
+	io->fd = -1;
+	io->path = NULL;
+	io->mode = JR_FILE_TRUNCATE;
+	io->cap = 0;
+}
+
+static void io_reset(struct io_spec *io)
+{
+	free(io->path);
+	io_init(io);
+}
+
+static struct jr_cmd *cmd_alloc(void)
+{
+	struct jr_cmd *cmd = jr_xcalloc(1, sizeof(*cmd));
+
+	io_init(&cmd->in);
+	io_init(&cmd->out);
+	io_init(&cmd->err);
+	cmd->grace_ms = JR_DEFAULT_GRACE_MS;
+	cmd->pid = -1;
+	cmd->pidfd = -1;
+	cmd->in_fd = cmd->out_fd = cmd->err_fd = -1;
+	cmd->timeout_at = -1;
+	cmd->kill_at = -1;
+	cmd->last_kill_mono = -1;
+	jr_buf_init(&cmd->outbuf);
+	jr_buf_init(&cmd->errbuf);
+	jr_xgrow((void **)&cmd->argv, &cmd->argv_alloc, 1, sizeof(*cmd->argv));
+	cmd->argv[0] = NULL;
+	return cmd;
+}
+
+static void argv_push(struct jr_cmd *cmd, char *arg)
+{
+	jr_xgrow((void **)&cmd->argv, &cmd->argv_alloc, cmd->argc + 2, sizeof(*cmd->argv));
+	cmd->argv[cmd->argc++] = arg;
+	cmd->argv[cmd->argc] = NULL;
+}
+
+struct jr_cmd *jr_cmd_new(const char *path)
+{
+	struct jr_cmd *cmd = cmd_alloc();
+
+	if (!path || !*path) {
+		cmd_fail(cmd, EINVAL, "no program given");
+		return cmd;
+	}
+	cmd->path = jr_xstrdup(path);
+	argv_push(cmd, jr_xstrdup(path));
+	return cmd;
+}
+
+struct jr_cmd *jr_cmd_new_argv(const char *const *argv)
+{
+	struct jr_cmd *cmd;
+
+	if (!argv || !argv[0])
+		return jr_cmd_new(NULL);
+	cmd = jr_cmd_new(argv[0]);
+	jr_cmd_add_args(cmd, argv + 1);
+	return cmd;
+}
+
+void jr_cmd_add_arg(struct jr_cmd *cmd, const char *arg)
+{
+	if (!arg) {
+		cmd_fail(cmd, EINVAL, "NULL argument");
+		return;
+	}
+	argv_push(cmd, jr_xstrdup(arg));
+}
+
+void jr_cmd_add_argf(struct jr_cmd *cmd, const char *fmt, ...)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	va_list ap;
+
+	jr_buf_init(&b);
+	va_start(ap, fmt);
+	jr_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	argv_push(cmd, jr_buf_detach(&b, NULL));
+}
+
+void jr_cmd_add_arg_pair(struct jr_cmd *cmd, const char *name, const char *value)
+{
+	if (!name || !value) {
+		cmd_fail(cmd, EINVAL, "NULL argument");
+		return;
+	}
+	argv_push(cmd, jr_xasprintf("%s=%s", name, value));
+}
+
+void jr_cmd_add_args(struct jr_cmd *cmd, const char *const *args)
+{
+	for (; args && *args; args++)
+		jr_cmd_add_arg(cmd, *args);
+}
+
+/* Environment: entries "NAME=VALUE"; setting a name removes its old entry. */
+static void env_put(struct jr_cmd *cmd, char *entry)
+{
+	size_t nlen = (size_t)(strchr(entry, '=') - entry);
+
+	for (size_t i = 0; i < cmd->nenv; i++) {
+		if (!strncmp(cmd->env[i], entry, nlen + 1)) {
+			free(cmd->env[i]);
+			memmove(cmd->env + i, cmd->env + i + 1,
+				(cmd->nenv - i - 1) * sizeof(*cmd->env));
+			cmd->nenv--;
+			break;
+		}
+	}
+	jr_xgrow((void **)&cmd->env, &cmd->env_alloc, cmd->nenv + 2, sizeof(*cmd->env));
+	cmd->env[cmd->nenv++] = entry;
+	cmd->env[cmd->nenv] = NULL;
+}
+
+static const char *env_get(const struct jr_cmd *cmd, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < cmd->nenv; i++) {
+		if (!strncmp(cmd->env[i], name, nlen) && cmd->env[i][nlen] == '=')
+			return cmd->env[i] + nlen + 1;
+	}
+	return NULL;
+}
+
+static bool is_locale_name(const char *name, size_t len)
+{
+	return (len == 4 && !memcmp(name, "LANG", 4)) || (len == 6 && !memcmp(name, "LC_ALL", 6));
+}
+
+void jr_cmd_env_pass_common(struct jr_cmd *cmd)
+{
+	static const char *const names[] = { "PATH", "HOME", "USER", "LOGNAME",
+					     "TMPDIR", "LANG", "TZ" };
+
+	for (size_t i = 0; i < JR_ARRAY_SIZE(names); i++)
+		jr_cmd_env_pass(cmd, names[i]);
+	cmd->lc_all_default = true;
+}
+
+void jr_cmd_env_pass(struct jr_cmd *cmd, const char *name)
+{
+	const char *v = name ? getenv(name) : NULL;
+
+	if (v)
+		env_put(cmd, jr_xasprintf("%s=%s", name, v));
+}
+
+void jr_cmd_env_pair(struct jr_cmd *cmd, const char *name, const char *value)
+{
+	if (!name || !*name || strchr(name, '=') || !value) {
+		cmd_fail(cmd, EINVAL, "invalid environment variable name '%s'", name ? name : "(null)");
+		return;
+	}
+	if (is_locale_name(name, strlen(name)))
+		cmd->locale_explicit = true;
+	env_put(cmd, jr_xasprintf("%s=%s", name, value));
+}
+
+void jr_cmd_env_string(struct jr_cmd *cmd, const char *name_eq_value)
+{
+	const char *eq = name_eq_value ? strchr(name_eq_value, '=') : NULL;
+
+	if (!eq || eq == name_eq_value) {
+		cmd_fail(cmd, EINVAL, "invalid environment string '%s'",
+			 name_eq_value ? name_eq_value : "(null)");
+		return;
+	}
+	if (is_locale_name(name_eq_value, (size_t)(eq - name_eq_value)))
+		cmd->locale_explicit = true;
+	env_put(cmd, jr_xstrdup(name_eq_value));
+}
+
+void jr_cmd_env_inherit_all(struct jr_cmd *cmd)
+{
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (eq && eq != *e)
+			env_put(cmd, jr_xstrdup(*e));
+	}
+}
+
+void jr_cmd_set_cwd(struct jr_cmd *cmd, const char *dir)
+{
+	free(cmd->cwd);
+	cmd->cwd = dir ? jr_xstrdup(dir) : NULL;
+}
+
+void jr_cmd_set_umask(struct jr_cmd *cmd, mode_t mask)
+{
+	cmd->set_umask = true;
+	cmd->umask = mask & 0777;
+}
+
+void jr_cmd_set_rlimit(struct jr_cmd *cmd, int resource, rlim_t soft, rlim_t hard)
+{
+	struct jr_child_rlimit *r = NULL;
+
+	if (resource < 0 || resource >= RLIM_NLIMITS) {
+		cmd_fail(cmd, EINVAL, "invalid rlimit resource %d", resource);
+		return;
+	}
+	if (soft > hard) {
+		cmd_fail(cmd, EINVAL, "rlimit %d: soft limit above hard limit", resource);
+		return;
+	}
+	for (size_t i = 0; i < cmd->nrlimits; i++) {
+		if (cmd->rlimits[i].resource == resource)
+			r = &cmd->rlimits[i];
+	}
+	if (!r) {
+		jr_xgrow((void **)&cmd->rlimits, &cmd->rlimits_alloc, cmd->nrlimits + 1,
+			 sizeof(*cmd->rlimits));
+		r = &cmd->rlimits[cmd->nrlimits++];
+	}
+	r->resource = resource;
+	r->lim.rlim_cur = soft;
+	r->lim.rlim_max = hard;
+}
+
+void jr_cmd_set_user(struct jr_cmd *cmd, const char *user, const char *group)
+{
+	free(cmd->user);
+	free(cmd->group);
+	cmd->user = user ? jr_xstrdup(user) : NULL;
+	cmd->group = group ? jr_xstrdup(group) : NULL;
+}
+
+void jr_cmd_clear_caps(struct jr_cmd *cmd)
+{
+	cmd->clear_caps = true;
+}
+
+void jr_cmd_set_input_fd(struct jr_cmd *cmd, int fd)
+{
+	io_reset(&cmd->in);
+	if (fd < 0) {
+		cmd_fail(cmd, EBADF, "input descriptor %d", fd);
+		return;
+	}
+	cmd->in.kind = IO_FD;
+	cmd->in.fd = fd;
+}
+
+void jr_cmd_set_input_file(struct jr_cmd *cmd, const char *path)
+{
+	io_reset(&cmd->in);
+	cmd->in.kind = IO_FILE;
+	cmd->in.path = jr_xstrdup(path);
+}
+
+void jr_cmd_set_input_buffer(struct jr_cmd *cmd, const void *data, size_t len)
+{
+	io_reset(&cmd->in);
+	free(cmd->in_data);
+	cmd->in.kind = IO_BUFFER;
+	cmd->in_data = jr_xmalloc(len ? len : 1);
+	if (len)
+		memcpy(cmd->in_data, data, len);
+	cmd->in_len = len;
+}
+
+static void set_out_fd(struct jr_cmd *cmd, struct io_spec *io, int fd)
+{
+	io_reset(io);
+	if (fd < 0) {
+		cmd_fail(cmd, EBADF, "output descriptor %d", fd);
+		return;
+	}
+	io->kind = IO_FD;
+	io->fd = fd;
+}
+
+static void set_out_file(struct io_spec *io, const char *path, enum jr_file_mode mode)
+{
+	io_reset(io);
+	io->kind = IO_FILE;
+	io->path = jr_xstrdup(path);
+	io->mode = mode;
+}
+
+static void set_out_buffer(struct io_spec *io, size_t cap)
+{
+	io_reset(io);
+	io->kind = IO_BUFFER;
+	io->cap = cap;
+}
+
+void jr_cmd_set_output_fd(struct jr_cmd *cmd, int fd)
+{
+	set_out_fd(cmd, &cmd->out, fd);
+}
+
+void jr_cmd_set_output_file(struct jr_cmd *cmd, const char *path, enum jr_file_mode mode)
+{
+	set_out_file(&cmd->out, path, mode);
+}
+
+void jr_cmd_set_output_buffer(struct jr_cmd *cmd, size_t cap)
+{
+	set_out_buffer(&cmd->out, cap);
+}
+
+void jr_cmd_set_error_fd(struct jr_cmd *cmd, int fd)
+{
+	cmd->merge_stderr = false;
+	set_out_fd(cmd, &cmd->err, fd);
+}
+
+void jr_cmd_set_error_file(struct jr_cmd *cmd, const char *path, enum jr_file_mode mode)
+{
+	cmd->merge_stderr = false;
+	set_out_file(&cmd->err, path, mode);
+}
+
+void jr_cmd_set_error_buffer(struct jr_cmd *cmd, size_t cap)
+{
+	cmd->merge_stderr = false;
+	set_out_buffer(&cmd->err, cap);
+}
+
+void jr_cmd_merge_stderr(struct jr_cmd *cmd)
+{
+	io_reset(&cmd->err);
+	cmd->merge_stderr = true;
+}
+
+static const char *collected(const struct jr_cmd *cmd, const struct io_spec *io,
+			     const struct jr_buf *b, bool trunc, size_t *len, bool *truncated)
+{
+	if (len)
+		*len = 0;
+	if (truncated)
+		*truncated = false;
+	if (io->kind != IO_BUFFER || (cmd->state != ST_DONE && cmd->state != ST_RUNNING))
+		return NULL;
+	if (len)
+		*len = b->len;
+	if (truncated)
+		*truncated = trunc;
+	return b->buf ? b->buf : "";
+}
+
+const char *jr_cmd_output(const struct jr_cmd *cmd, size_t *len, bool *truncated)
+{
+	return collected(cmd, &cmd->out, &cmd->outbuf, cmd->out_trunc, len, truncated);
+}
+
+const char *jr_cmd_errout(const struct jr_cmd *cmd, size_t *len, bool *truncated)
+{
+	if (cmd->merge_stderr)
+		return collected(cmd, &cmd->err, &cmd->errbuf, false, len, truncated);
+	return collected(cmd, &cmd->err, &cmd->errbuf, cmd->err_trunc, len, truncated);
+}
+
+void jr_cmd_preserve_fd(struct jr_cmd *cmd, int parent_fd, int child_fd)
+{
+	if (parent_fd < 0 || child_fd < 3) {
+		cmd_fail(cmd, EBADF, "preserve descriptor %d as %d: child descriptor must be >= 3",
+			 parent_fd, child_fd);
+		return;
+	}
+	for (size_t i = 0; i < cmd->npreserve; i++) {
+		if (cmd->preserve[i].child == child_fd) {
+			cmd->preserve[i].parent = parent_fd;
+			return;
+		}
+	}
+	jr_xgrow((void **)&cmd->preserve, &cmd->preserve_alloc, cmd->npreserve + 1,
+		 sizeof(*cmd->preserve));
+	cmd->preserve[cmd->npreserve].parent = parent_fd;
+	cmd->preserve[cmd->npreserve].child = child_fd;
+	cmd->npreserve++;
+}
+
+void jr_cmd_set_timeout(struct jr_cmd *cmd, int64_t ms, int64_t grace_ms)
+{
+	cmd->timeout_ms = ms > 0 ? ms : 0;
+	cmd->grace_ms = grace_ms >= 0 ? grace_ms : 0;
+}
+
+void jr_cmd_set_kill_leftovers(struct jr_cmd *cmd, bool on)
+{
+	cmd->kill_leftovers = on;
+}
+
+void jr_cmd_daemonize(struct jr_cmd *cmd)
+{
+	cmd->daemonize = true;
+}
+
+void jr_cmd_set_pidfile(struct jr_cmd *cmd, const char *path)
+{
+	free(cmd->pidfile);
+	cmd->pidfile = path ? jr_xstrdup(path) : NULL;
+}
+
+/* ---- start ---- */
+
+/* Everything prepared for one start; released whatever happens. */
+struct prep {
+	char *path;         /* resolved program */
+	int devnull;
+	int fds_to_close[8]; /* parent copies of child ends */
+	int nclose;
+	int *src, *dst, *tmp;
+	int nmap;
+	int *keep;
+	int nkeep;
+	gid_t *groups;
+	int ngroups;
+	uid_t uid;
+	gid_t gid;
+	bool set_ids;
+	int report[2];
+};
+
+static void prep_release(struct prep *p)
+{
+	for (int i = 0; i < p->nclose; i++)
+		close(p->fds_to_close[i]);
+	p->nclose = 0;
+	if (p->devnull >= 0)
+		close(p->devnull);
+	p->devnull = -1;
+	for (int i = 0; i < 2; i++) {
+		if (p->report[i] >= 0)
+			close(p->report[i]);
+		p->report[i] = -1;
+	}
+	free(p->path);
+	free(p->src);
+	free(p->dst);
+	free(p->tmp);
+	free(p->keep);
+	free(p->groups);
+	p->path = NULL;
+	p->src = p->dst = p->tmp = p->keep = NULL;
+	p->groups = NULL;
+}
+
+/* The program to exec: path as given when it holds a '/', else the first
+ * executable regular file named path in the child's PATH. */
+static int resolve_path(struct jr_cmd *cmd, struct prep *p)
+{
+	const char *search = env_get(cmd, "PATH");
+	const char *s;
+	int saw_eacces = 0;
+	struct jr_buf b = JR_BUF_INIT;
+
+	if (strchr(cmd->path, '/')) {
+		p->path = jr_xstrdup(cmd->path);
+		return 0;
+	}
+	if (!search)
+		search = JR_DEFAULT_PATH;
+	jr_buf_init(&b);
+	for (s = search;; s++) {
+		const char *end = strchrnul(s, ':');
+		struct stat st;
+
+		jr_buf_reset(&b);
+		if (end == s)
+			jr_buf_adds(&b, ".");
+		else
+			jr_buf_add(&b, s, (size_t)(end - s));
+		jr_buf_addf(&b, "/%s", cmd->path);
+		if (stat(b.buf, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(b.buf, X_OK) == 0) {
+				p->path = jr_buf_detach(&b, NULL);
+				return 0;
+			}
+			saw_eacces = 1;
+		}
+		s = end;
+		if (!*s)
+			break;
+	}
+	jr_buf_release(&b);
+	cmd_fail(cmd, saw_eacces ? EACCES : ENOENT, "exec %s", cmd->path);
+	return -1;
+}
+
+static int parse_id(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out >= (unsigned long)UINT32_MAX)
+		return -1;
+	return 0;
+}
+
+/* Resolves user and group in the parent: uid, gid and the supplementary
+ * groups the child will set. */
+static int resolve_user(struct jr_cmd *cmd, struct prep *p)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char *buf = NULL;
+	size_t buflen = 16384;
+	unsigned long id;
+	const char *uname = NULL;
+	int rc = -1, e;
+
+	if (!cmd->user && !cmd->group)
+		return 0;
+	buf = jr_xmalloc(buflen);
+	if (cmd->user) {
+		if (parse_id(cmd->user, &id) == 0) {
+			p->uid = (uid_t)id;
+			e = getpwuid_r(p->uid, &pw, buf, buflen, &pwp);
+		} else {
+			e = getpwnam_r(cmd->user, &pw, buf, buflen, &pwp);
+			if (!pwp) {
+				cmd_fail(cmd, e ? e : ENOENT, "unknown user '%s'", cmd->user);
+				goto out;
+			}
+		}
+		if (pwp) {
+			p->uid = pwp->pw_uid;
+			p->gid = pwp->pw_gid;
+			uname = pwp->pw_name;
+		} else {
+			p->gid = (gid_t)id; /* a bare uid without an entry */
+		}
+	} else {
+		p->uid = geteuid();
+		p->gid = getegid();
+	}
+	if (cmd->group) {
+		char *gbuf = jr_xmalloc(buflen);
+
+		if (parse_id(cmd->group, &id) == 0) {
+			p->gid = (gid_t)id;
+		} else {
+			e = getgrnam_r(cmd->group, &gr, gbuf, buflen, &grp);
+			if (!grp) {
+				free(gbuf);
+				cmd_fail(cmd, e ? e : ENOENT, "unknown group '%s'", cmd->group);
+				goto out;
+			}
+			p->gid = grp->gr_gid;
+		}
+		free(gbuf);
+	}
+	if (uname) {
+		int n = 32;
+
+		for (;;) {
+			int want = n;
+
+			p->groups = jr_xrealloc(p->groups, (size_t)n * sizeof(gid_t));
+			if (getgrouplist(uname, p->gid, p->groups, &want) >= 0) {
+				p->ngroups = want;
+				break;
+			}
+			if (want <= n)
+				want = n * 2;
+			n = want;
+		}
+	} else {
+		p->groups = jr_xmalloc(sizeof(gid_t));
+		p->groups[0] = p->gid;
+		p->ngroups = 1;
+	}
+	if (geteuid() != 0) {
+		if (p->uid != geteuid() || p->gid != getegid()) {
+			cmd_fail(cmd, EPERM, "set user '%s'", cmd->user ? cmd->user : cmd->group);
+			goto out;
+		}
+		p->set_ids = false; /* already that user */
+	} else {
+		p->set_ids = true;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int open_devnull(struct jr_cmd *cmd, struct prep *p)
+{
+	if (p->devnull >= 0)
+		return p->devnull;
+	p->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (p->devnull < 0)
+		cmd_fail(cmd, errno, "open /dev/null");
+	return p->devnull;
+}
+
+static void keep_close(struct prep *p, int fd)
+{
+	p->fds_to_close[p->nclose++] = fd;
+}
+
+/* The descriptor the child gets as stdin/out/err, owned by prep or the caller. */
+static int io_source(struct jr_cmd *cmd, struct prep *p, struct io_spec *io, bool input,
+		     int *parent_end)
+{
+	int fd, pfd[2];
+
+	switch (io->kind) {
+	case IO_NULL:
+		return open_devnull(cmd, p);
+	case IO_FD:
+		if (fcntl(io->fd, F_GETFD) < 0) {
+			cmd_fail(cmd, errno, "%s descriptor %d", input ? "input" : "output",
+				 io->fd);
+			return -1;
+		}
+		return io->fd;
+	case IO_FILE:
+		if (input) {
+			fd = open(io->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		} else {
+			int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+
+			if (io->mode == JR_FILE_APPEND)
+				flags |= O_APPEND;
+			else if (io->mode == JR_FILE_EXCL)
+				flags |= O_EXCL;
+			else
+				flags |= O_TRUNC;
+			fd = open(io->path, flags, 0600);
+		}
+		if (fd < 0) {
+			cmd_fail(cmd, errno, "open %s", io->path);
+			return -1;
+		}
+		keep_close(p, fd);
+		return fd;
+	case IO_BUFFER:
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			cmd_fail(cmd, errno, "pipe");
+			return -1;
+		}
+		/* A larger pipe means fewer wake-ups for big transfers; the
+		 * default is fine when the kernel refuses. */
+		fcntl(pfd[1], F_SETPIPE_SZ, JR_PIPE_SIZE);
+		*parent_end = input ? pfd[1] : pfd[0];
+		fcntl(*parent_end, F_SETFL, O_NONBLOCK);
+		keep_close(p, input ? pfd[0] : pfd[1]);
+		return input ? pfd[0] : pfd[1];
+	}
+	return -1;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int build_map(struct jr_cmd *cmd, struct prep *p)
+{
+	int s0, s1, s2 = -1, n = 0, high = 0;
+
+	s0 = io_source(cmd, p, &cmd->in, true, &cmd->in_fd);
+	if (s0 < 0)
+		return -1;
+	s1 = io_source(cmd, p, &cmd->out, false, &cmd->out_fd);
+	if (s1 < 0)
+		return -1;
+	if (!cmd->merge_stderr) {
+		s2 = io_source(cmd, p, &cmd->err, false, &cmd->err_fd);
+		if (s2 < 0)
+			return -1;
+	}
+	p->src = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
+	p->dst = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
+	p->tmp = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
+	p->keep = jr_xcalloc(cmd->npreserve + 1, sizeof(int));
+	p->src[n] = s0, p->dst[n++] = 0;
+	p->src[n] = s1, p->dst[n++] = 1;
+	if (s2 >= 0)
+		p->src[n] = s2, p->dst[n++] = 2;
+	for (size_t i = 0; i < cmd->npreserve; i++) {
+		if (fcntl(cmd->preserve[i].parent, F_GETFD) < 0) {
+			cmd_fail(cmd, errno, "preserve descriptor %d", cmd->preserve[i].parent);
+			return -1;
+		}
+		p->src[n] = cmd->preserve[i].parent;
+		p->dst[n++] = cmd->preserve[i].child;
+		p->keep[p->nkeep++] = cmd->preserve[i].child;
+	}
+	p->nmap = n;
+	qsort(p->keep, (size_t)p->nkeep, sizeof(int), cmp_int);
+	for (int i = 0; i < n; i++) {
+		if (p->src[i] > high)
+			high = p->src[i];
+		if (p->dst[i] > high)
+			high = p->dst[i];
+	}
+	if (p->report[0] > high)
+		high = p->report[0];
+	if (p->report[1] > high)
+		high = p->report[1];
+	return high + 1;
+}
+
+static void record_signal(struct jr_cmd *cmd, int sig, enum jr_kill_reason reason)
+{
+	jr_xgrow((void **)&cmd->sigs, &cmd->sigs_alloc, cmd->nsigs + 1, sizeof(*cmd->sigs));
+	cmd->sigs[cmd->nsigs].sig = sig;
+	cmd->sigs[cmd->nsigs].at_ms = jr_now_ms();
+	cmd->sigs[cmd->nsigs].reason = reason;
+	cmd->nsigs++;
+}
+
+static const char *step_name(enum jr_child_step step)
+{
+	switch (step) {
+	case JR_STEP_SIGNALS:
+		return "reset signals";
+	case JR_STEP_SETSID:
+		return "setsid";
+	case JR_STEP_DUP:
+		return "dup2";
+	case JR_STEP_CLOSE:
+		return "close descriptors";
+	case JR_STEP_UMASK:
+		return "umask";
+	case JR_STEP_RLIMIT:
+		return "setrlimit";
+	case JR_STEP_SETGROUPS:
+		return "setgroups";
+	case JR_STEP_SETGID:
+		return "setgid";
+	case JR_STEP_SETUID:
+		return "setuid";
+	case JR_STEP_CAPS:
+		return "clear capabilities";
+	case JR_STEP_FORK:
+		return "fork";
+	default:
+		return "spawn";
+	}
+}
+
+static void step_fail(struct jr_cmd *cmd, const struct prep *p, int step, int err)
+{
+	if (step == JR_STEP_EXEC)
+		cmd_fail(cmd, err, "exec %s", p->path);
+	else if (step == JR_STEP_CHDIR)
+		cmd_fail(cmd, err, "chdir %s", cmd->cwd);
+	else if (step == JR_STEP_SETUID || step == JR_STEP_SETGID)
+		cmd_fail(cmd, err, "%s %u", step_name((enum jr_child_step)step),
+			 step == JR_STEP_SETUID ? (unsigned)p->uid : (unsigned)p->gid);
+	else
+		cmd_fail(cmd, err, "%s", step_name((enum jr_child_step)step));
+}
+
+static int pidfd_open_probe(pid_t pid)
+{
+	static int have = 1;
+	long fd;
+
+	if (!have)
+		return -1;
+#ifdef SYS_pidfd_open
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0)
+		return (int)fd;
+	if (errno == ENOSYS)
+		have = 0;
+#else
+	(void)pid;
+	(void)fd;
+	have = 0;
+#endif
+	return -1;
+}
+
+/* Reads the child's reports until EOF: 0 when exec succeeded. */
+static int read_reports(struct jr_cmd *cmd, struct prep *p, pid_t *daemon_pid)
+{
+	struct jr_child_report r;
+	int ret = 0;
+
+	for (;;) {
+		ssize_t n = read(p->report[0], &r, sizeof(r));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cmd_fail(cmd, errno, "read spawn report");
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n != sizeof(r)) {
+			cmd_fail(cmd, EIO, "short spawn report");
+			return -1;
+		}
+		if (r.step == JR_STEP_DAEMON_PID) {
+			*daemon_pid = r.pid;
+			continue;
+		}
+		step_fail(cmd, p, r.step, r.err);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
+{
+	struct jr_child_plan plan;
+	char *stack = NULL;
+	bool fork_model = JR_SPAWN_ASAN || cmd->daemonize;
+	int rc;
+
+	memset(&plan, 0, sizeof(plan));
+	plan.path = p->path;
+	plan.argv = cmd->argv;
+	plan.envp = envp;
+	plan.report_fd = p->report[1];
+	plan.nmap = p->nmap;
+	plan.map_src = p->src;
+	plan.map_dst = p->dst;
+	plan.map_tmp = p->tmp;
+	plan.merge_stderr = cmd->merge_stderr;
+	plan.keep = p->keep;
+	plan.nkeep = p->nkeep;
+	plan.high = high;
+	plan.cwd = cmd->cwd;
+	plan.set_umask = cmd->set_umask;
+	plan.umask = cmd->umask;
+	plan.nrlimits = (int)cmd->nrlimits;
+	plan.rlimits = cmd->rlimits;
+	plan.set_ids = p->set_ids;
+	plan.uid = p->uid;
+	plan.gid = p->gid;
+	plan.ngroups = p->ngroups;
+	plan.groups = p->groups;
+	plan.clear_caps = cmd->clear_caps;
+	plan.daemonize = cmd->daemonize;
+	plan.fork_model = fork_model;
+
+	if (fork_model) {
+		cmd->pid = fork();
+		if (cmd->pid == 0)
+			jr_spawn_child(&plan);
+	} else {
+		stack = jr_xmalloc(JR_CHILD_STACK);
+		cmd->pid = clone(jr_spawn_child_entry,
+				 (void *)(((uintptr_t)stack + JR_CHILD_STACK) & ~(uintptr_t)15),
+				 CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+	}
+	rc = cmd->pid < 0 ? -1 : 0;
+	if (rc)
+		cmd_fail(cmd, errno, "%s", fork_model ? "fork" : "clone");
+	free(stack);
+	close(p->report[1]);
+	p->report[1] = -1;
+	if (rc)
+		return -1;
+	return read_reports(cmd, p, daemon_pid);
+}
+
+static int write_pidfile(struct jr_cmd *cmd, pid_t pid)
+{
+	char *tmp = jr_xasprintf("%s.tmp.%ld", cmd->pidfile, (long)getpid());
+	char line[32];
+	int fd, n, rc = -1;
+
+	n = snprintf(line, sizeof(line), "%ld\n", (long)pid);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		cmd_fail(cmd, errno, "open %s", tmp);
+		goto out;
+	}
+	if (write(fd, line, (size_t)n) != n || close(fd) < 0) {
+		cmd_fail(cmd, errno, "write %s", tmp);
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, cmd->pidfile) < 0) {
+		cmd_fail(cmd, errno, "rename %s", cmd->pidfile);
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	return rc;
+}
+
+static void fill_status(struct jr_cmd *cmd, int status, const struct rusage *ru)
+{
+	struct jr_cmd_result *r = &cmd->res;
+
+	r->pid = cmd->pid;
+	if (WIFEXITED(status)) {
+		r->exit_code = WEXITSTATUS(status);
+		r->signal = 0;
+	} else if (WIFSIGNALED(status)) {
+		r->exit_code = -1;
+		r->signal = WTERMSIG(status);
+		r->core_dumped = WCOREDUMP(status);
+	}
+	r->user_ms = (int64_t)ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000;
+	r->sys_ms = (int64_t)ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
+	r->max_rss_kb = ru->ru_maxrss;
+	r->finished_ms = jr_now_ms();
+	cmd->reaped_mono = jr_mono_ms();
+	r->duration_ms = cmd->reaped_mono - cmd->start_mono;
+	cmd->reaped = true;
+	live_del(cmd);
+}
+
+/* Reaps the main process if it exited (or always when block). */
+static void try_reap(struct jr_cmd *cmd, bool block)
+{
+	struct rusage ru;
+	int status;
+	pid_t r;
+
+	if (cmd->reaped)
+		return;
+	do {
+		r = wait4(cmd->pid, &status, block ? 0 : WNOHANG, &ru);
+	} while (r < 0 && errno == EINTR);
+	if (r == cmd->pid) {
+		fill_status(cmd, status, &ru);
+	} else if (r < 0 && errno == ECHILD) {
+		/* Someone else reaped it (SIGCHLD ignored?): no status. */
+		memset(&ru, 0, sizeof(ru));
+		fill_status(cmd, 0, &ru);
+		cmd->res.exit_code = -1;
+	}
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int jr_cmd_start(struct jr_cmd *cmd)
+{
+	struct prep p;
+	char **envp = NULL;
+	sigset_t all, old;
+	pid_t daemon_pid = -1;
+	int high, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.devnull = -1;
+	p.report[0] = p.report[1] = -1;
+	if (cmd->failed)
+		goto out;
+	if (cmd->state != ST_NEW) {
+		cmd_fail(cmd, EINVAL, "command already started");
+		goto out;
+	}
+	if (cmd->daemonize && (cmd->in.kind == IO_BUFFER || cmd->out.kind == IO_BUFFER ||
+			       cmd->err.kind == IO_BUFFER)) {
+		cmd_fail(cmd, EINVAL, "a daemonized command cannot use buffers");
+		goto out;
+	}
+	if (cmd->lc_all_default && !cmd->locale_explicit)
+		env_put(cmd, jr_xstrdup("LC_ALL=C"));
+	if (!cmd->env) {
+		jr_xgrow((void **)&cmd->env, &cmd->env_alloc, 1, sizeof(*cmd->env));
+		cmd->env[0] = NULL;
+	}
+	envp = cmd->env;
+	if (resolve_path(cmd, &p) < 0 || resolve_user(cmd, &p) < 0)
+		goto out;
+	if (pipe2(p.report, O_CLOEXEC) < 0) {
+		cmd_fail(cmd, errno, "pipe");
+		goto out;
+	}
+	high = build_map(cmd, &p);
+	if (high < 0)
+		goto out;
+
+	cmd->start_mono = jr_mono_ms();
+	cmd->res.started_ms = jr_now_ms();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = spawn_child(cmd, &p, envp, high, &daemon_pid);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (cmd->pid > 0 && !cmd->daemonize)
+		cmd->pidfd = pidfd_open_probe(cmd->pid);
+	if (cmd->pid > 0)
+		live_add(cmd);
+	if (rc < 0) {
+		if (cmd->pid > 0)
+			try_reap(cmd, true);
+		goto out;
+	}
+	cmd->state = ST_RUNNING;
+	if (cmd->timeout_ms > 0)
+		cmd->timeout_at = cmd->start_mono + cmd->timeout_ms;
+	if (cmd->in_fd >= 0 && cmd->in_len == 0)
+		close_fd(&cmd->in_fd);
+	if (cmd->daemonize) {
+		try_reap(cmd, true);
+		if (daemon_pid <= 0) {
+			cmd_fail(cmd, EIO, "daemonize: no daemon pid reported");
+			rc = -1;
+			goto out;
+		}
+		if (cmd->pidfile && write_pidfile(cmd, daemon_pid) < 0) {
+			rc = -1;
+			goto out;
+		}
+		cmd->res.pid = daemon_pid;
+		cmd->state = ST_DONE;
+	}
+	rc = 0;
+out:
+	prep_release(&p);
+	if (rc < 0) {
+		if (!cmd->failed)
+			cmd_fail(cmd, EINVAL, "spawn failed");
+		close_fd(&cmd->in_fd);
+		close_fd(&cmd->out_fd);
+		close_fd(&cmd->err_fd);
+		close_fd(&cmd->pidfd);
+		cmd->state = ST_FAILED;
+	}
+	return rc;
+}
+
+pid_t jr_cmd_pid(const struct jr_cmd *cmd)
+{
+	return cmd->pid;
+}
+
+int jr_cmd_pidfd(const struct jr_cmd *cmd)
+{
+	return cmd->pidfd;
+}
+
+/* ---- running ---- */
+
+static void feed_input(struct jr_cmd *cmd)
+{
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+
+	if (cmd->in_fd < 0)
+		return;
+	/* A child that does not read its input must not kill us with SIGPIPE:
+	 * block it around the writes and swallow one we caused. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	while (cmd->in_off < cmd->in_len) {
+		ssize_t n = write(cmd->in_fd, cmd->in_data + cmd->in_off, cmd->in_len - cmd->in_off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				if (errno == EPIPE && !was_pending) {
+					struct timespec zero = { 0, 0 };
+
+					sigtimedwait(&pipe_set, NULL, &zero);
+				}
+				close_fd(&cmd->in_fd);
+			}
+			break;
+		}
+		cmd->in_off += (size_t)n;
+	}
+	if (cmd->in_fd >= 0 && cmd->in_off >= cmd->in_len)
+		close_fd(&cmd->in_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void drain(int *fd, struct jr_buf *b, size_t cap, bool *trunc)
+{
+	char scratch[16384];
+
+	while (*fd >= 0) {
+		ssize_t n;
+
+		if (!cap || b->len < cap) {
+			size_t room = 65536;
+
+			if (cap && cap - b->len < room)
+				room = cap - b->len;
+			jr_buf_grow(b, room);
+			n = read(*fd, b->buf + b->len, room);
+			if (n > 0) {
+				b->len += (size_t)n;
+				b->buf[b->len] = '\0';
+			}
+		} else {
+			n = read(*fd, scratch, sizeof(scratch));
+			if (n > 0)
+				*trunc = true;
+		}
+		if (n == 0) {
+			close_fd(fd);
+		} else if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				close_fd(fd);
+			break;
+		}
+	}
+}
+
+static void pump(struct jr_cmd *cmd)
+{
+	feed_input(cmd);
+	drain(&cmd->out_fd, &cmd->outbuf, cmd->out.cap, &cmd->out_trunc);
+	drain(&cmd->err_fd, &cmd->errbuf, cmd->err.cap, &cmd->err_trunc);
+}
+
+static void send_term(struct jr_cmd *cmd, enum jr_kill_reason reason)
+{
+	int64_t now = jr_mono_ms();
+
+	if (cmd->term_sent)
+		return;
+	cmd->term_sent = true;
+	cmd->term_mono = now;
+	cmd->last_kill_mono = now;
+	cmd->kill_at = now + cmd->grace_ms;
+	if (reason == JR_KILL_TIMEOUT)
+		cmd->res.timed_out = true;
+	else if (reason == JR_KILL_INTERRUPT)
+		cmd->res.interrupted = true;
+	if (kill(-cmd->pid, SIGTERM) == 0)
+		record_signal(cmd, SIGTERM, reason);
+	else if (!cmd->reaped && kill(cmd->pid, SIGTERM) == 0)
+		record_signal(cmd, SIGTERM, reason);
+	else if (cmd->reaped)
+		cmd->kill_sent = true; /* nothing left to escalate against */
+}
+
+static enum jr_kill_reason term_reason(const struct jr_cmd *cmd)
+{
+	for (size_t i = 0; i < cmd->nsigs; i++) {
+		if (cmd->sigs[i].sig == SIGTERM && cmd->sigs[i].reason != JR_KILL_LEFTOVER)
+			return cmd->sigs[i].reason;
+	}
+	return cmd->res.timed_out ? JR_KILL_TIMEOUT : JR_KILL_INTERRUPT;
+}
+
+static bool group_alive(const struct jr_cmd *cmd)
+{
+	return kill(-cmd->pid, 0) == 0;
+}
+
+static void escalate(struct jr_cmd *cmd, int64_t now)
+{
+	if (!cmd->term_sent || cmd->kill_sent || now < cmd->kill_at)
+		return;
+	cmd->kill_sent = true;
+	cmd->last_kill_mono = now;
+	if (kill(-cmd->pid, SIGKILL) == 0)
+		record_signal(cmd, SIGKILL, term_reason(cmd));
+	else if (!cmd->reaped && kill(cmd->pid, SIGKILL) == 0)
+		record_signal(cmd, SIGKILL, term_reason(cmd));
+}
+
+/* Processes (not zombies) whose process group or session is id. */
+static int scan_group(pid_t id, pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	pid_t self = getpid();
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[64], buf[512], *p;
+		long pid, pgrp, sid;
+		char state;
+		int fd;
+		ssize_t len;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtol(de->d_name, NULL, 10);
+		if (pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %*d %ld %ld", &state, &pgrp, &sid) != 3)
+			continue;
+		if (state == 'Z' || state == 'X')
+			continue;
+		if (pgrp != id && sid != id)
+			continue;
+		if (n < max)
+			out[n] = (pid_t)pid;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+#define JR_MAX_LEFTOVERS 4096
+
+static void handle_leftovers(struct jr_cmd *cmd, int64_t now)
+{
+	pid_t *pids;
+	int n;
+
+	if (!cmd->kill_leftovers || cmd->leftover_state == 2)
+		return;
+	pids = jr_xmalloc(JR_MAX_LEFTOVERS * sizeof(*pids));
+	n = scan_group(cmd->pid, pids, JR_MAX_LEFTOVERS);
+	if (n > JR_MAX_LEFTOVERS)
+		n = JR_MAX_LEFTOVERS;
+	if (cmd->leftover_state == 0) {
+		cmd->res.leftovers = n;
+		if (n == 0) {
+			cmd->leftover_state = 2;
+			goto out;
+		}
+		for (int i = 0; i < n; i++)
+			kill(pids[i], SIGTERM);
+		record_signal(cmd, SIGTERM, JR_KILL_LEFTOVER);
+		cmd->last_kill_mono = now;
+		cmd->leftover_kill_at = now + cmd->grace_ms;
+		cmd->leftover_state = 1;
+	} else if (n == 0) {
+		cmd->leftover_state = 2;
+	} else if (now >= cmd->leftover_kill_at) {
+		for (int i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		record_signal(cmd, SIGKILL, JR_KILL_LEFTOVER);
+		cmd->last_kill_mono = now;
+		cmd->leftover_state = 2;
+	}
+out:
+	free(pids);
+}
+
+static int64_t drain_deadline(const struct jr_cmd *cmd)
+{
+	int64_t t;
+
+	if (!cmd->reaped || cmd->last_kill_mono < 0)
+		return -1;
+	t = cmd->last_kill_mono > cmd->reaped_mono ? cmd->last_kill_mono : cmd->reaped_mono;
+	return t + JR_DRAIN_MS;
+}
+
+static bool escalation_pending(const struct jr_cmd *cmd)
+{
+	return cmd->term_sent && !cmd->kill_sent && group_alive(cmd);
+}
+
+static void finish(struct jr_cmd *cmd)
+{
+	close_fd(&cmd->in_fd);
+	close_fd(&cmd->out_fd);
+	close_fd(&cmd->err_fd);
+	close_fd(&cmd->pidfd);
+	cmd->state = ST_DONE;
+}
+
+int jr_cmd_poll(struct jr_cmd *cmd)
+{
+	int64_t now, dd;
+
+	if (cmd->state == ST_DONE)
+		return 1;
+	if (cmd->state != ST_RUNNING)
+		return -1;
+	pump(cmd);
+	try_reap(cmd, false);
+	now = jr_mono_ms();
+	if (!cmd->reaped && cmd->timeout_at >= 0 && now >= cmd->timeout_at)
+		send_term(cmd, JR_KILL_TIMEOUT);
+	escalate(cmd, now);
+	if (!cmd->reaped)
+		return 0;
+	handle_leftovers(cmd, now);
+	if (cmd->kill_leftovers && cmd->leftover_state != 2)
+		return 0;
+	if (escalation_pending(cmd))
+		return 0;
+	dd = drain_deadline(cmd);
+	if (cmd->in_fd >= 0 && (dd >= 0 || (cmd->out_fd < 0 && cmd->err_fd < 0)))
+		close_fd(&cmd->in_fd); /* nobody left that wants it */
+	if (cmd->out_fd >= 0 || cmd->err_fd >= 0) {
+		if (dd < 0 || now < dd)
+			return 0;
+	}
+	finish(cmd);
+	return 1;
+}
+
+int jr_cmd_pollfds(struct jr_cmd *cmd, struct pollfd *fds, int max)
+{
+	int n = 0;
+
+	if (cmd->state != ST_RUNNING)
+		return 0;
+	if (!cmd->reaped && cmd->pidfd >= 0 && n < max) {
+		fds[n].fd = cmd->pidfd;
+		fds[n].events = POLLIN;
+		fds[n++].revents = 0;
+	}
+	if (cmd->in_fd >= 0 && n < max) {
+		fds[n].fd = cmd->in_fd;
+		fds[n].events = POLLOUT;
+		fds[n++].revents = 0;
+	}
+	if (cmd->out_fd >= 0 && n < max) {
+		fds[n].fd = cmd->out_fd;
+		fds[n].events = POLLIN;
+		fds[n++].revents = 0;
+	}
+	if (cmd->err_fd >= 0 && n < max) {
+		fds[n].fd = cmd->err_fd;
+		fds[n].events = POLLIN;
+		fds[n++].revents = 0;
+	}
+	return n;
+}
+
+static void dmin(int64_t *d, int64_t t)
+{
+	if (t >= 0 && (*d < 0 || t < *d))
+		*d = t;
+}
+
+int64_t jr_cmd_deadline(const struct jr_cmd *cmd)
+{
+	int64_t d = -1, now;
+
+	if (cmd->state != ST_RUNNING)
+		return -1;
+	now = jr_mono_ms();
+	if (!cmd->reaped) {
+		if (!cmd->term_sent)
+			dmin(&d, cmd->timeout_at);
+		if (cmd->pidfd < 0)
+			dmin(&d, now + JR_NOPIDFD_POLL_MS);
+	}
+	if (cmd->term_sent && !cmd->kill_sent) {
+		dmin(&d, cmd->kill_at);
+		if (cmd->reaped)
+			dmin(&d, now + JR_RECHECK_MS);
+	}
+	if (cmd->reaped) {
+		if (cmd->kill_leftovers && cmd->leftover_state != 2)
+			dmin(&d, now + JR_RECHECK_MS);
+		if (cmd->out_fd >= 0 || cmd->err_fd >= 0)
+			dmin(&d, drain_deadline(cmd));
+		if (cmd->out_fd < 0 && cmd->err_fd < 0)
+			dmin(&d, now); /* only bookkeeping left */
+	}
+	return d;
+}
+
+int jr_cmd_wait(struct jr_cmd *cmd, struct jr_cmd_result *res)
+{
+	struct pollfd fds[4];
+	int rc;
+
+	while ((rc = jr_cmd_poll(cmd)) == 0) {
+		int n = jr_cmd_pollfds(cmd, fds, 4);
+		int64_t d = jr_cmd_deadline(cmd);
+		int timeout = -1;
+
+		if (d >= 0) {
+			int64_t left = d - jr_mono_ms();
+
+			timeout = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+		}
+		if (n == 0 && timeout < 0)
+			timeout = JR_NOPIDFD_POLL_MS; /* should not happen: stay live */
+		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+			cmd_fail(cmd, errno, "poll");
+			return -1;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if (res)
+		*res = cmd->res;
+	return 0;
+}
+
+int jr_cmd_run(struct jr_cmd *cmd, struct jr_cmd_result *res)
+{
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (jr_cmd_start(cmd) < 0)
+		return -1;
+	return jr_cmd_wait(cmd, res);
+}
+
+void jr_cmd_terminate(struct jr_cmd *cmd, enum jr_kill_reason reason)
+{
+	if (cmd->state != ST_RUNNING)
+		return;
+	send_term(cmd, reason);
+}
+
+bool jr_cmd_finished(const struct jr_cmd *cmd)
+{
+	return cmd->state == ST_DONE;
+}
+
+const struct jr_cmd_result *jr_cmd_result(const struct jr_cmd *cmd)
+{
+	return cmd->state == ST_DONE ? &cmd->res : NULL;
+}
+
+const struct jr_cmd_signal *jr_cmd_signals(const struct jr_cmd *cmd, size_t *n)
+{
+	*n = cmd->nsigs;
+	return cmd->sigs;
+}
+
+const char *jr_cmd_error(const struct jr_cmd *cmd)
+{
+	return cmd->failed ? cmd->error.msg : NULL;
+}
+
+int jr_cmd_errno(const struct jr_cmd *cmd)
+{
+	return cmd->failed ? cmd->error.errnum : 0;
+}
+
+void jr_cmd_free(struct jr_cmd *cmd)
+{
+	if (!cmd)
+		return;
+	if (cmd->state == ST_RUNNING) {
+		send_term(cmd, JR_KILL_FREE);
+		if (jr_cmd_wait(cmd, NULL) < 0 && !cmd->reaped) {
+			kill(-cmd->pid, SIGKILL);
+			kill(cmd->pid, SIGKILL);
+			try_reap(cmd, true);
+		}
+	}
+	if (!cmd->reaped && cmd->pid > 0 && cmd->state != ST_DONE)
+		live_del(cmd);
+	finish(cmd);
+	free(cmd->path);
+	for (size_t i = 0; i < cmd->argc; i++)
+		free(cmd->argv[i]);
+	free(cmd->argv);
+	for (size_t i = 0; i < cmd->nenv; i++)
+		free(cmd->env[i]);
+	free(cmd->env);
+	free(cmd->cwd);
+	free(cmd->rlimits);
+	free(cmd->user);
+	free(cmd->group);
+	io_reset(&cmd->in);
+	io_reset(&cmd->out);
+	io_reset(&cmd->err);
+	free(cmd->in_data);
+	free(cmd->preserve);
+	free(cmd->pidfile);
+	jr_buf_release(&cmd->outbuf);
+	jr_buf_release(&cmd->errbuf);
+	free(cmd->sigs);
+	free(cmd);
+}
+
+int jr_spawn_reap_orphans(void)
+{
+	int count = 0;
+
+	for (;;) {
+		siginfo_t si;
+		struct jr_cmd *owner = NULL;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			break;
+		for (size_t i = 0; i < nlive; i++) {
+			if (live[i]->pid == si.si_pid)
+				owner = live[i];
+		}
+		if (owner) {
+			/* Reaped on the command's behalf: its status is kept
+			 * for it, so nothing is stolen. */
+			try_reap(owner, true);
+			continue;
+		}
+		if (waitpid(si.si_pid, NULL, 0) == si.si_pid)
+			count++;
+	}
+	return count;
+}
