@@ -23,7 +23,7 @@ struct jr_config {
 	char *log_dir;  /* absolute */
 	int parallel;   /* >= 1, default 2 */
 	bool sync_full; /* [jobrunner] synchronous = full (default normal) */
-	char **backends; /* NULL-terminated preference order; default local, container, slurm */
+	char **backends; /* NULL-terminated preference order; default: local */
 	size_t nbackends;
 
 	char **local_tags; /* [local] tags */

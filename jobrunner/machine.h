@@ -25,6 +25,11 @@ struct jr_machine {
 /* Detects this host's facts; tags (may be NULL) are copied. */
 int jr_machine_detect(struct jr_machine *m, char *const *tags, size_t ntags, struct jr_err *err);
 void jr_machine_release(struct jr_machine *m);
+/* Reads ID and VERSION_ID from an os-release(5) file at path, unquoting
+ * shell-style values ("..." with \ escapes, '...', or bare). *id and
+ * *version_id (initially NULL) get malloc'd strings or stay NULL when
+ * absent. Returns 0, or -1 when the file cannot be read. */
+int jr_machine_read_os_release(const char *path, char **id, char **version_id);
 /* The value of a fact, or NULL. */
 const char *jr_machine_fact(const struct jr_machine *m, const char *key);
 /* Whether t matches m; when not, why gets the first unmet requirement, e.g.
