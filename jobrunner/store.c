@@ -319,20 +319,53 @@ int jr_store_schema_version(void)
 	return v;
 }
 
+/* Runs a PRAGMA of the open sequence, checking its answer against want
+ * (when not NULL) or storing it in *int_out (when not NULL). Switching a new file to WAL takes an exclusive lock
+ * without calling the busy handler, so a process racing another one that
+ * is creating the same database gets SQLITE_BUSY at once: retry then, for
+ * as long as busy_timeout would wait. */
+static int pragma_run(struct jr_store *st, const char *sql, const char *want, int *int_out,
+		      struct jr_err *err)
+{
+	int64_t deadline = jr_mono_ms() + BUSY_TIMEOUT_MS;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = -1;
+
+	for (;;) {
+		rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(s);
+			if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+				break;
+			sqlite3_finalize(s);
+			s = NULL;
+		}
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (jr_mono_ms() > deadline)
+			break;
+		usleep(2000);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(st, err, sql);
+		goto out;
+	}
+	if (want && (rc != SQLITE_ROW || !sqlite3_column_text(s, 0) ||
+		     strcasecmp((const char *)sqlite3_column_text(s, 0), want))) {
+		jr_err_set(err, "%s: %s: did not give %s", st->path, sql, want);
+		goto out;
+	}
+	if (int_out)
+		*int_out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
 static int get_user_version(struct jr_store *st, int *v, struct jr_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return db_fail(st, err, "user_version");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
-		return db_fail(st, err, "user_version");
-	return 0;
+	return pragma_run(st, "PRAGMA user_version", NULL, v, err);
 }
 
 /* Applies every "-- @version N" section of store.sql with N > the database's
@@ -388,32 +421,6 @@ out:
 	return ret;
 }
 
-static int pragma_expect(struct jr_store *st, const char *sql, const char *want,
-			 struct jr_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc, ret = -1;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		db_fail(st, err, sql);
-		goto out;
-	}
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(st, err, sql);
-		goto out;
-	}
-	if (want && (rc != SQLITE_ROW || !sqlite3_column_text(s, 0) ||
-		     strcasecmp((const char *)sqlite3_column_text(s, 0), want))) {
-		jr_err_set(err, "%s: %s: did not give %s", st->path, sql, want);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	return ret;
-}
-
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err)
 {
@@ -451,11 +458,11 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (pragma_expect(st, "PRAGMA journal_mode = WAL", "wal", err) < 0 ||
-	    pragma_expect(st, sync == JR_SYNC_FULL ? "PRAGMA synchronous = FULL"
-						   : "PRAGMA synchronous = NORMAL",
-			  NULL, err) < 0 ||
-	    pragma_expect(st, "PRAGMA foreign_keys = ON", NULL, err) < 0 ||
+	if (pragma_run(st, "PRAGMA journal_mode = WAL", "wal", NULL, err) < 0 ||
+	    pragma_run(st,
+		       sync == JR_SYNC_FULL ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+		       NULL, NULL, err) < 0 ||
+	    pragma_run(st, "PRAGMA foreign_keys = ON", NULL, NULL, err) < 0 ||
 	    migrate(st, err) < 0)
 		goto out;
 	if (read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)

@@ -567,6 +567,54 @@ static void test_two_writers(void **state)
 	free(path);
 }
 
+/* Five processes opening the same new file at once: the schema is created
+ * once, nobody gets SQLITE_BUSY, every insert lands. */
+static void test_concurrent_open(void **state)
+{
+	char *path = tpath("new/co.db");
+	pid_t pids[5];
+	int i, status;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct jr_err err = JR_ERR_INIT;
+			struct jr_store *st = NULL;
+			struct jr_run r;
+			int k, nlost;
+
+			if (jr_store_open(&st, path, JR_SYNC_FULL, &err) < 0 ||
+			    jr_store_reconcile(st, &nlost, &err) < 0) {
+				fprintf(stderr, "child %d: %s\n", i, err.msg);
+				_exit(1);
+			}
+			for (k = 0; k < 20; k++) {
+				memset(&r, 0, sizeof(r));
+				r.job = "co";
+				r.exit_code = -1;
+				r.status = JR_RUN_SKIPPED;
+				r.error = "concurrency: forbid";
+				if (jr_store_run_insert(st, &r, &err) < 0) {
+					fprintf(stderr, "child %d: %s\n", i, err.msg);
+					_exit(1);
+				}
+			}
+			jr_store_close(st);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'skipped'", "100");
+	assert_sql(path, "SELECT count(DISTINCT substr(id, 13, 4)) > 1 FROM runs", "1");
+	free(path);
+}
+
 /* A connection is never used across fork: the child gets an error, and
  * closing it there leaves the parent's connection working. */
 static void test_fork_guard(void **state)
@@ -811,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_reconcile),
 		cmocka_unit_test(test_two_writers),
+		cmocka_unit_test(test_concurrent_open),
 		cmocka_unit_test(test_fork_guard),
 		cmocka_unit_test(test_query_plans),
 		cmocka_unit_test(test_json),
