@@ -43,7 +43,7 @@ struct jr_run {
 	const char *machine;  /* hostname (or slurm node) it ran on, NULL if none */
 	const char *backend;  /* NULL when unrunnable */
 	const char *decision; /* why this backend: each candidate and why it declined */
-	int attempt;          /* 1-based */
+	int attempt;	      /* 1-based */
 	enum jr_run_status status;
 	int exit_code; /* -1: none */
 	int signal;    /* 0: none */
@@ -53,7 +53,7 @@ struct jr_run {
 	int leftovers;
 	const char *stdout_path, *stderr_path; /* NULL when not logged */
 	const char *stdout_tail, *stderr_tail; /* last 4 KiB */
-	const char *error;                     /* human reason for failed/skipped/unrunnable/lost */
+	const char *error;		       /* human reason for failed/skipped/unrunnable/lost */
 };
 
 struct jr_store;
@@ -71,10 +71,9 @@ int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 
 /* An invocation: one jobrunner command that runs jobs. Records argv, host,
  * pid and this process's start time (for reconcile). */
-int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv,
-			      int64_t *id_out, struct jr_err *err);
-int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status,
-			    struct jr_err *err);
+int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, int64_t *id_out,
+			      struct jr_err *err);
+int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status, struct jr_err *err);
 
 /* Records a job definition if this (name, hash) is new. */
 int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
@@ -117,7 +116,7 @@ struct jr_run_row {
 	bool has_usage; /* duration/user/sys/rss were recorded (run finished) */
 	int leftovers;
 	char *stdout_path, *stderr_path, *stdout_tail, *stderr_tail, *error;
-	char *invocation_argv; /* the invocation's argv as a JSON array, or NULL */
+	char *invocation_argv;		   /* the invocation's argv as a JSON array, or NULL */
 	bool target_is_json, argv_is_json; /* set by the store: valid JSON text */
 };
 /* Frees what the row owns and zeroes it (reusable). */
@@ -157,7 +156,8 @@ int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_r
 /* The signals recorded for run_id, oldest first: *rows_out is a malloc'd
  * array of *n_out (NULL when none), for jr_run_signal_rows_free. */
 int jr_store_run_signals_list(struct jr_store *st, const char *run_id,
-			      struct jr_run_signal_row **rows_out, size_t *n_out, struct jr_err *err);
+			      struct jr_run_signal_row **rows_out, size_t *n_out,
+			      struct jr_err *err);
 
 /* The definition of job name with hash as recorded by jr_store_job_seen:
  * returns 0 with *canonical_json_out and *source_file_out (either pointer
@@ -172,16 +172,15 @@ int jr_store_job_definition(struct jr_store *st, const char *name, const char *h
 void jr_run_row_to_json(const struct jr_run_row *row, struct jr_buf *out);
 /* Appends a JSON array of {"signal": N, "name": "TERM", "at_ms": N,
  * "reason": "..."} objects. */
-void jr_run_signals_to_json(const struct jr_run_signal_row *rows, size_t n,
-			    struct jr_buf *out);
+void jr_run_signals_to_json(const struct jr_run_signal_row *rows, size_t n, struct jr_buf *out);
 
 /* `jobrunner tick`: the last tick handled for job. Returns 0 with
  * *last_tick_ms set, 1 when job has none yet, -1 on error. */
 int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_tick_ms,
 			  struct jr_err *err);
 /* Records tick_ms (and the run it started, run_id may be NULL) for job. */
-int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms,
-			  const char *run_id, struct jr_err *err);
+int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
+			  struct jr_err *err);
 
 /* Appends the EXPLAIN QUERY PLAN lines (one per line) of one of the store's
  * queries to out: "history", "history_job", "history_status",

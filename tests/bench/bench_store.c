@@ -81,8 +81,9 @@ static void populate(const char *path, long n, int njobs, char mid_id[JR_RUN_ID_
 	 * them) while loading, and build them again at the end. */
 	jr_buf_init(&idx);
 	jr_buf_init(&drop);
-	if (sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-				   " AND tbl_name = 'runs' AND sql IS NOT NULL",
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+			       " AND tbl_name = 'runs' AND sql IS NOT NULL",
 			       -1, &q, NULL) != SQLITE_OK)
 		die("indexes", sqlite3_errmsg(db));
 	while (sqlite3_step(q) == SQLITE_ROW) {
@@ -92,14 +93,15 @@ static void populate(const char *path, long n, int njobs, char mid_id[JR_RUN_ID_
 	sqlite3_finalize(q);
 	exec_sql(db, drop.buf);
 	jr_buf_release(&drop);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO runs (id, invocation_id, job, job_hash, target, machine,"
-			       " backend, decision, attempt, status, exit_code, pid, started_ms,"
-			       " finished_ms, duration_ms, user_ms, sys_ms, max_rss_kb, leftovers,"
-			       " stdout_tail, error) VALUES (?, ?, ?, 'abcdef0123456789', '{}',"
-			       " 'host1', 'local', 'local: ok', 1, ?, ?, ?, ?, ?, ?, 3, 2, 4096, 0,"
-			       " ?, ?)",
-			       -1, &ins, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO runs (id, invocation_id, job, job_hash, target, machine,"
+		" backend, decision, attempt, status, exit_code, pid, started_ms,"
+		" finished_ms, duration_ms, user_ms, sys_ms, max_rss_kb, leftovers,"
+		" stdout_tail, error) VALUES (?, ?, ?, 'abcdef0123456789', '{}',"
+		" 'host1', 'local', 'local: ok', 1, ?, ?, ?, ?, ?, ?, 3, 2, 4096, 0,"
+		" ?, ?)",
+		-1, &ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id,"
 			       " started_ms, finished_ms, status, exit_status) VALUES (?,"
@@ -134,7 +136,8 @@ static void populate(const char *path, long n, int njobs, char mid_id[JR_RUN_ID_
 		sqlite3_bind_int64(ins, 8, t + 250);
 		sqlite3_bind_int64(ins, 9, 250);
 		if (failed) {
-			sqlite3_bind_text(ins, 10, "error: something went wrong\n", -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 10, "error: something went wrong\n", -1,
+					  SQLITE_STATIC);
 			sqlite3_bind_text(ins, 11, "exited with status 1", -1, SQLITE_STATIC);
 		} else {
 			sqlite3_bind_null(ins, 10);
@@ -251,7 +254,7 @@ static void do_record(struct jr_store *st, const char *arg)
 /* What `jobrunner run` of one job does with the store, connection and all. */
 static void do_session(struct jr_store *unused, const char *path)
 {
-	char *argv[] = { "jobrunner", "run", "bench" };
+	char *argv[] = {"jobrunner", "run", "bench"};
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_store *st = open_store(path);
 	int64_t inv;
@@ -279,12 +282,12 @@ int main(void)
 {
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char dir[256], *big, *small, *empty, *files[3], big_mid[JR_RUN_ID_LEN + 1],
-		small_mid[JR_RUN_ID_LEN + 1], big_pfx[16], small_pfx[16];
+	    small_mid[JR_RUN_ID_LEN + 1], big_pfx[16], small_pfx[16];
 	long nbig = 1000000;
 	struct jr_store *sb, *ss, *se;
 	double t0, a, b;
 	int missed = 0, i;
-	const char *ext[] = { "", "-wal", "-shm" };
+	const char *ext[] = {"", "-wal", "-shm"};
 
 	if (getenv("BENCH_STORE_RUNS"))
 		nbig = atol(getenv("BENCH_STORE_RUNS"));
