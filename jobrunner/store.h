@@ -5,6 +5,9 @@
  * by default (a committed run survives any crash of jobrunner or of the job),
  * FULL on request (power loss). Every write transaction is BEGIN IMMEDIATE.
  * Migrations by PRAGMA user_version run in one transaction at open.
+ *
+ * Every function taking a struct jr_store fails (with an error saying so)
+ * when called in a process other than the one that opened it.
  */
 #ifndef JR_STORE_H
 #define JR_STORE_H
@@ -59,14 +62,20 @@ struct jr_run {
 struct jr_store;
 
 /* Opens (creating the file and its directory, mode 0700, if needed) and
- * migrates. */
+ * migrates. The file itself is created 0600. Refuses a database whose
+ * schema is newer than this build's. *out is NULL on failure. */
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err);
+/* Closes st (NULL is fine). In a forked child it only frees memory and
+ * leaves the parent's connection alone. */
 void jr_store_close(struct jr_store *st);
 
 /* Marks `running`/`queued` runs of invocations whose process is gone (pid and
  * process start time from /proc, never pid alone) as `lost`; *nlost gets how
- * many (may be NULL). Also closes such invocations. */
+ * many (may be NULL). Also closes such invocations. Gone means: recorded in
+ * another boot of this host, or no process with that pid and start time.
+ * An invocation recorded on another host in another boot is left alone.
+ * Uses partial indexes only: constant time in the number of finished runs. */
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 
 /* An invocation: one jobrunner command that runs jobs. Records argv, host,
@@ -80,11 +89,16 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 		      const char *source_file, const char *canonical_json, struct jr_err *err);
 
 /* Inserts a run with run->status as given (running before its process
- * starts; skipped or unrunnable directly), filling run->id. */
+ * starts; skipped or unrunnable directly), filling run->id (left "" on
+ * failure). A run inserted in a final status with finished_ms 0 gets the
+ * current time. invocation_id 0 means none; any other must exist. */
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
 /* Records the pid of a run just started. */
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err);
-/* Writes the final state of a run (status, exit, times, usage, tails, error). */
+/* Writes the final state of a run (status, exit, times, usage, tails, error).
+ * machine, backend, pid, started_ms and the log paths are kept from before
+ * when given as NULL / 0; finished_ms 0 means now. Fails if no run has
+ * run->id. */
 int jr_store_run_finish(struct jr_store *st, const struct jr_run *run, struct jr_err *err);
 /* Records a signal jobrunner sent to a run (reason: "timeout", "interrupt",
  * "leftover"...). */
@@ -147,7 +161,8 @@ int jr_store_history(struct jr_store *st, const char *job, const char *status, i
  * 0 with *row_out filled (release it) when exactly one run matches;
  * 1 when none does; 2 when several do, with up to max_cands of their ids,
  * oldest first, in cands and their count in *ncands_out (cands may be NULL
- * when max_cands is 0); -1 on error. row_out is zeroed unless 0 is returned;
+ * when max_cands is 0; when more than max_cands match, only the first
+ * max_cands are given); -1 on error. row_out is zeroed unless 0 is returned;
  * *ncands_out is 0 unless 2 is returned. A range scan of the primary key. */
 int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_row *row_out,
 			char (*cands)[JR_RUN_ID_LEN + 1], size_t max_cands, size_t *ncands_out,

@@ -11,6 +11,13 @@
 -- since the Unix epoch (UTC); the views show them as local date and time.
 -- A NULL column means "not known / does not apply".
 --
+-- Durability: jobrunner commits each change in its own small transaction
+-- (BEGIN IMMEDIATE) with PRAGMA synchronous = NORMAL by default: a committed
+-- run survives any crash of jobrunner or of a job, but the last commits
+-- before a power loss or kernel crash may be lost. `synchronous = full` in
+-- jobrunner.ini makes every commit durable against power loss too, at the
+-- cost of an fsync per commit.
+--
 -- Examples at the sqlite3 prompt:
 --   SELECT * FROM last_runs;
 --   SELECT * FROM failures LIMIT 20;
