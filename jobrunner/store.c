@@ -76,10 +76,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_INV_INSERT] = "INSERT INTO invocations (argv, host, pid, proc_start, boot_id, started_ms,"
-			 " status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
+			 " pid_ns, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
 	[S_INV_END] = "UPDATE invocations SET status = 'finished', finished_ms = ?, exit_status = ?"
 		      " WHERE id = ?",
-	[S_INV_LIVE] = "SELECT id, host, pid, proc_start, boot_id FROM invocations"
+	[S_INV_LIVE] = "SELECT id, host, pid, proc_start, boot_id, pid_ns FROM invocations"
 		       " WHERE status = 'running'",
 	[S_RUNS_LOSE] = "UPDATE runs SET status = 'lost', error = ?1, finished_ms = ?2,"
 			" duration_ms = CASE WHEN started_ms IS NOT NULL THEN ?2 - started_ms END"
@@ -128,6 +128,7 @@ struct jr_store {
 	char *path;
 	pid_t owner; /* the process that opened it; no other may use it */
 	char boot_id[64];
+	char pid_ns[64]; /* "pid:[4026531836]", "" if unknown */
 	char host[256];
 	sqlite3_stmt *stmt[S_COUNT];
 };
@@ -438,6 +439,7 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	struct jr_store *st = jr_xcalloc(1, sizeof(*st));
 	const char *slash = strrchr(path, '/');
 	int fd, ret = -1;
+	ssize_t n;
 
 	*out = NULL;
 	st->path = jr_xstrdup(path);
@@ -478,6 +480,8 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 		goto out;
 	if (read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)
 		st->boot_id[0] = '\0';
+	n = readlink("/proc/self/ns/pid", st->pid_ns, sizeof(st->pid_ns) - 1);
+	st->pid_ns[n > 0 ? n : 0] = '\0';
 	if (gethostname(st->host, sizeof(st->host) - 1) < 0)
 		snprintf(st->host, sizeof(st->host), "localhost");
 	ret = 0;
@@ -536,6 +540,7 @@ int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, 
 	sqlite3_bind_int64(s, 4, proc_start_time(getpid()));
 	sqlite3_bind_text(s, 5, st->boot_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, jr_now_ms());
+	bind_text(s, 7, st->pid_ns[0] ? st->pid_ns : NULL);
 	if (stmt_exec(st, s, "recording invocation", err) < 0)
 		goto out;
 	*id_out = sqlite3_last_insert_rowid(st->db);
@@ -579,17 +584,21 @@ struct gone {
 };
 
 /* Whether the invocation in the current row of S_INV_LIVE is known dead.
- * One recorded on another host and another boot is not ours to judge. */
+ * One recorded on another host and another boot, or in this boot but in
+ * another pid namespace (a container), is not ours to judge. */
 static bool invocation_gone(struct jr_store *st, sqlite3_stmt *s)
 {
 	const char *host = (const char *)sqlite3_column_text(s, 1);
 	const char *boot = (const char *)sqlite3_column_text(s, 4);
+	const char *ns = (const char *)sqlite3_column_text(s, 5);
 	int64_t pid = sqlite3_column_int64(s, 2), start = sqlite3_column_int64(s, 3);
 
 	if (!boot || strcmp(boot, st->boot_id)) {
 		/* Another boot: of this host it is gone; of another, unknown. */
 		return host && !strcmp(host, st->host);
 	}
+	if (ns && st->pid_ns[0] && strcmp(ns, st->pid_ns))
+		return false;
 	if (pid <= 0 || pid > INT_MAX)
 		return true;
 	return proc_start_time((pid_t)pid) != start;

@@ -74,7 +74,8 @@ void jr_store_close(struct jr_store *st);
  * process start time from /proc, never pid alone) as `lost`; *nlost gets how
  * many (may be NULL). Also closes such invocations. Gone means: recorded in
  * another boot of this host, or no process with that pid and start time.
- * An invocation recorded on another host in another boot is left alone.
+ * An invocation recorded on another host in another boot, or in another
+ * pid namespace of this boot, is left alone (it cannot be checked).
  * Uses partial indexes only: constant time in the number of finished runs. */
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 

@@ -38,6 +38,8 @@ CREATE TABLE invocations (
 	pid         INTEGER NOT NULL,    -- process id of jobrunner
 	proc_start  INTEGER NOT NULL,    -- its start time in clock ticks since boot (/proc/PID/stat field 22)
 	boot_id     TEXT NOT NULL,       -- /proc/sys/kernel/random/boot_id of that boot
+	pid_ns      TEXT,                -- its pid namespace (/proc/self/ns/pid link): pid and
+	                                 -- start time are only checked from the same namespace
 	started_ms  INTEGER NOT NULL,    -- when it began
 	finished_ms INTEGER,             -- when it ended (or was found lost); NULL while running
 	status      TEXT NOT NULL DEFAULT 'running'

@@ -451,7 +451,8 @@ static void test_reconcile(void **state)
 	/* 100: a pid that does not exist; 101: our pid with a wrong start time;
 	 * 102: our pid and start time but another boot of this host;
 	 * 103: another host's other boot (not ours to judge); 104: already
-	 * finished. Our own live invocation comes from invocation_begin. */
+	 * finished; 105: a dead pid, but in another pid namespace (not ours to
+	 * judge). Our own live invocation comes from invocation_begin. */
 	snprintf(
 	    sql, sizeof(sql),
 	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms)"
@@ -460,17 +461,23 @@ static void test_reconcile(void **state)
 	    " (102, '[]', '%s', %ld, %lld, 'other-boot', 1),"
 	    " (103, '[]', 'elsewhere', %ld, %lld, 'other-boot', 1);"
 	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms, status)"
-	    " VALUES (104, '[]', '%s', %ld, 5, '%s', 1, 'finished')",
+	    " VALUES (104, '[]', '%s', %ld, 5, '%s', 1, 'finished');"
+	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms, pid_ns)"
+	    " VALUES (105, '[]', '%s', %ld, 5, '%s', 1, 'pid:[1]')",
 	    host, (long)gone, start, boot, host, (long)getpid(), start + 1, boot, host,
-	    (long)getpid(), start, (long)getpid(), start, host, (long)gone, boot);
+	    (long)getpid(), start, (long)getpid(), start, host, (long)gone, boot, host, (long)gone,
+	    boot);
 	sql_exec(path, sql);
 	assert_int_equal(jr_store_invocation_begin(st, 2, argv, &inv_live, &err), 0);
-	assert_sql(path, "SELECT count(*) FROM invocations WHERE status = 'running'", "5");
+	assert_sql(path, "SELECT count(*) FROM invocations WHERE status = 'running'", "6");
+	snprintf(sql, sizeof(sql), "SELECT pid_ns IS NOT NULL FROM invocations WHERE id = %lld",
+		 (long long)inv_live);
+	assert_sql(path, sql, "1");
 	{
-		int64_t invs[] = {100, 100, 101, 102, 103, 104, 0};
+		int64_t invs[] = {100, 100, 101, 102, 103, 104, 105, 0};
 		size_t i;
 
-		invs[6] = inv_live;
+		invs[7] = inv_live;
 		for (i = 0; i < JR_ARRAY_SIZE(invs); i++) {
 			run_init(&r, invs[i], "j");
 			r.status = i == 1 ? JR_RUN_QUEUED : JR_RUN_RUNNING;
@@ -512,6 +519,7 @@ static void test_reconcile(void **state)
 	assert_sql(path, sql, "running");
 	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 103", "running");
 	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 104", "running");
+	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 105", "running");
 	assert_sql(path, "SELECT status FROM runs WHERE job = 'done'", "succeeded");
 	/* Nothing more to do the second time. */
 	assert_int_equal(jr_store_reconcile(st, &nlost, &err), 0);
