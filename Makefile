@@ -41,7 +41,7 @@ check-libs:
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual
-CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -Ijobrunner
+CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -Ijobrunner -I$(O)/gen
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG_MODULES))
 LDFLAGS  += $(SANFLAGS)
@@ -90,6 +90,12 @@ $(O)/tests/bench/%: $(O)/obj/tests/bench/%.o $(O)/libjobrunner.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# schemas/store.sql embedded in the binary as a C string literal.
+%/gen/store_sql.h: schemas/store.sql
+	@mkdir -p $(@D)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+$(O)/obj/jobrunner/store.o: $(O)/gen/store_sql.h
+
 unit-bins: $(UNIT_BIN) $(HELP_BIN)
 
 check: $(O)/jobrunner $(UNIT_BIN) $(HELP_BIN) $(BENCH_BIN)
@@ -102,10 +108,10 @@ FUZZ_TIME ?= 60
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/store_sql.h
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -DJR_FUZZING -std=c11 $(WARN) $(FUZZFLAGS) $(shell pkg-config --cflags $(PKG_MODULES)) \
-		-o $@ $^ $(LDLIBS)
+	clang $(CPPFLAGS) -Ibuild/gen -DJR_FUZZING -std=c11 $(WARN) $(FUZZFLAGS) $(shell pkg-config --cflags $(PKG_MODULES)) \
+		-o $@ $(filter %.c,$^) $(LDLIBS)
 fuzz: $(FUZZ_BIN)
 	@FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh $(FUZZ_BIN)
 

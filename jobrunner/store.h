@@ -5,6 +5,9 @@
  * by default (a committed run survives any crash of jobrunner or of the job),
  * FULL on request (power loss). Every write transaction is BEGIN IMMEDIATE.
  * Migrations by PRAGMA user_version run in one transaction at open.
+ *
+ * Every function taking a struct jr_store fails (with an error saying so)
+ * when called in a process other than the one that opened it.
  */
 #ifndef JR_STORE_H
 #define JR_STORE_H
@@ -43,7 +46,7 @@ struct jr_run {
 	const char *machine;  /* hostname (or slurm node) it ran on, NULL if none */
 	const char *backend;  /* NULL when unrunnable */
 	const char *decision; /* why this backend: each candidate and why it declined */
-	int attempt;          /* 1-based */
+	int attempt;	      /* 1-based */
 	enum jr_run_status status;
 	int exit_code; /* -1: none */
 	int signal;    /* 0: none */
@@ -53,39 +56,50 @@ struct jr_run {
 	int leftovers;
 	const char *stdout_path, *stderr_path; /* NULL when not logged */
 	const char *stdout_tail, *stderr_tail; /* last 4 KiB */
-	const char *error;                     /* human reason for failed/skipped/unrunnable/lost */
+	const char *error;		       /* human reason for failed/skipped/unrunnable/lost */
 };
 
 struct jr_store;
 
 /* Opens (creating the file and its directory, mode 0700, if needed) and
- * migrates. */
+ * migrates. The file itself is created 0600. Refuses a database whose
+ * schema is newer than this build's. *out is NULL on failure. */
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err);
+/* Closes st (NULL is fine). In a forked child it only frees memory and
+ * leaves the parent's connection alone. */
 void jr_store_close(struct jr_store *st);
 
 /* Marks `running`/`queued` runs of invocations whose process is gone (pid and
  * process start time from /proc, never pid alone) as `lost`; *nlost gets how
- * many (may be NULL). Also closes such invocations. */
+ * many (may be NULL). Also closes such invocations. Gone means: recorded in
+ * another boot of this host, or no process with that pid and start time.
+ * An invocation recorded on another host in another boot, or in another
+ * pid namespace of this boot, is left alone (it cannot be checked).
+ * Uses partial indexes only: constant time in the number of finished runs. */
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 
 /* An invocation: one jobrunner command that runs jobs. Records argv, host,
  * pid and this process's start time (for reconcile). */
-int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv,
-			      int64_t *id_out, struct jr_err *err);
-int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status,
-			    struct jr_err *err);
+int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, int64_t *id_out,
+			      struct jr_err *err);
+int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status, struct jr_err *err);
 
 /* Records a job definition if this (name, hash) is new. */
 int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 		      const char *source_file, const char *canonical_json, struct jr_err *err);
 
 /* Inserts a run with run->status as given (running before its process
- * starts; skipped or unrunnable directly), filling run->id. */
+ * starts; skipped or unrunnable directly), filling run->id (left "" on
+ * failure). A run inserted in a final status with finished_ms 0 gets the
+ * current time. invocation_id 0 means none; any other must exist. */
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
 /* Records the pid of a run just started. */
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err);
-/* Writes the final state of a run (status, exit, times, usage, tails, error). */
+/* Writes the final state of a run (status, exit, times, usage, tails, error).
+ * machine, backend, pid, started_ms and the log paths are kept from before
+ * when given as NULL / 0; finished_ms 0 means now. Fails if no run has
+ * run->id. */
 int jr_store_run_finish(struct jr_store *st, const struct jr_run *run, struct jr_err *err);
 /* Records a signal jobrunner sent to a run (reason: "timeout", "interrupt",
  * "leftover"...). */
@@ -95,5 +109,104 @@ int jr_store_run_signal(struct jr_store *st, const char *run_id, int sig, int64_
 /* A fresh time-ordered run id: 12 hex digits of ms since the epoch, then 8
  * hex digits making it unique within this process. */
 void jr_run_id_new(char out[JR_RUN_ID_LEN + 1]);
+
+/* ---- Queries for the CLI (history, show, logs) and the scheduler ---- */
+
+struct jr_buf;
+
+/* A row of `runs` read back, every string owned by the row (NULL where the
+ * column is NULL). Integers follow struct jr_run: exit_code -1 and signal 0
+ * when none; other integers 0 when unknown. */
+struct jr_run_row {
+	char *id;
+	int64_t invocation_id; /* 0 when none */
+	char *job, *job_hash, *target, *machine, *backend, *decision;
+	int attempt;
+	enum jr_run_status status;
+	int exit_code;
+	int signal;
+	int64_t pid;
+	int64_t started_ms, finished_ms, duration_ms;
+	int64_t user_ms, sys_ms, max_rss_kb;
+	bool has_usage; /* duration/user/sys/rss were recorded (run finished) */
+	int leftovers;
+	char *stdout_path, *stderr_path, *stdout_tail, *stderr_tail, *error;
+	char *invocation_argv;		   /* the invocation's argv as a JSON array, or NULL */
+	bool target_is_json, argv_is_json; /* set by the store: valid JSON text */
+};
+/* Frees what the row owns and zeroes it (reusable). */
+void jr_run_row_release(struct jr_run_row *row);
+/* Releases n rows and frees the array (rows may be NULL). */
+void jr_run_rows_free(struct jr_run_row *rows, size_t n);
+
+/* A row of `run_signals`. */
+struct jr_run_signal_row {
+	int sig;
+	int64_t at_ms;
+	char *reason; /* owned */
+};
+void jr_run_signal_rows_free(struct jr_run_signal_row *rows, size_t n);
+
+/* Runs newest first, optionally only of one job and/or one status (a name
+ * as jr_run_status_name gives; an unknown one is an error), at most limit
+ * of them (limit <= 0: all). Uses the runs_job / runs_status indexes, never
+ * a scan of runs. On success *rows_out is a malloc'd array of *n_out rows
+ * (NULL when none) for jr_run_rows_free; on failure both are zeroed. */
+int jr_store_history(struct jr_store *st, const char *job, const char *status, int limit,
+		     struct jr_run_row **rows_out, size_t *n_out, struct jr_err *err);
+
+#define JR_RUN_LOOKUP_MAX_CANDS 10
+
+/* Finds the run whose id starts with prefix (hex digits, either case; 1 to
+ * JR_RUN_ID_LEN of them; anything else is an error naming it). Returns
+ * 0 with *row_out filled (release it) when exactly one run matches;
+ * 1 when none does; 2 when several do, with up to max_cands of their ids,
+ * oldest first, in cands and their count in *ncands_out (cands may be NULL
+ * when max_cands is 0; when more than max_cands match, only the first
+ * max_cands are given); -1 on error. row_out is zeroed unless 0 is returned;
+ * *ncands_out is 0 unless 2 is returned. A range scan of the primary key. */
+int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_row *row_out,
+			char (*cands)[JR_RUN_ID_LEN + 1], size_t max_cands, size_t *ncands_out,
+			struct jr_err *err);
+
+/* The signals recorded for run_id, oldest first: *rows_out is a malloc'd
+ * array of *n_out (NULL when none), for jr_run_signal_rows_free. */
+int jr_store_run_signals_list(struct jr_store *st, const char *run_id,
+			      struct jr_run_signal_row **rows_out, size_t *n_out,
+			      struct jr_err *err);
+
+/* The definition of job name with hash as recorded by jr_store_job_seen:
+ * returns 0 with *canonical_json_out and *source_file_out (either pointer
+ * may be NULL if not wanted; source may come back NULL) malloc'd for the
+ * caller, 1 when there is no such definition, -1 on error. */
+int jr_store_job_definition(struct jr_store *st, const char *name, const char *hash,
+			    char **canonical_json_out, char **source_file_out, struct jr_err *err);
+
+/* Appends the row as one JSON object (keys as the columns of runs, plus
+ * "invocation_argv"; target and invocation_argv embedded as JSON values
+ * when they are valid JSON, else as strings; unknown values null). */
+void jr_run_row_to_json(const struct jr_run_row *row, struct jr_buf *out);
+/* Appends a JSON array of {"signal": N, "name": "TERM", "at_ms": N,
+ * "reason": "..."} objects. */
+void jr_run_signals_to_json(const struct jr_run_signal_row *rows, size_t n, struct jr_buf *out);
+
+/* `jobrunner tick`: the last tick handled for job. Returns 0 with
+ * *last_tick_ms set, 1 when job has none yet, -1 on error. */
+int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_tick_ms,
+			  struct jr_err *err);
+/* Records tick_ms (and the run it started, run_id may be NULL) for job. */
+int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
+			  struct jr_err *err);
+
+/* Appends the EXPLAIN QUERY PLAN lines (one per line) of one of the store's
+ * queries to out: "history", "history_job", "history_status",
+ * "history_job_status", "lookup", "run_get", "reconcile_invocations",
+ * "reconcile_runs", "run_finish", "signals". For tests and benchmarks that
+ * check that indexes are used. */
+int jr_store_explain(struct jr_store *st, const char *query, struct jr_buf *out,
+		     struct jr_err *err);
+
+/* The schema version this build writes (PRAGMA user_version after open). */
+int jr_store_schema_version(void);
 
 #endif

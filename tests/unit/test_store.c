@@ -1,0 +1,906 @@
+/* Unit tests for store.c against real SQLite files in a temporary directory:
+ * open and migration, recording runs, history and prefix lookup, reconcile
+ * of vanished invocations, concurrent writers in two processes, query
+ * plans, JSON. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+#include "banned.h"
+
+static char tmpdir[64];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jr-test-store-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *tpath(const char *name)
+{
+	return jr_xasprintf("%s/%s", tmpdir, name);
+}
+
+static struct jr_store *open_ok(const char *path)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st = NULL;
+
+	if (jr_store_open(&st, path, JR_SYNC_NORMAL, &err) < 0)
+		fail_msg("jr_store_open: %s", err.msg);
+	return st;
+}
+
+/* Runs one SQL query on a separate connection and returns column 0 of its
+ * first row as a malloc'd string ("" if none). */
+static char *sql1(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *res;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		res = jr_xstrdup((const char *)sqlite3_column_text(s, 0));
+	else
+		res = jr_xstrdup("");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return res;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static void assert_sql(const char *path, const char *sql, const char *want)
+{
+	char *got = sql1(path, sql);
+
+	if (strcmp(got, want))
+		fail_msg("%s: got '%s', want '%s'", sql, got, want);
+	free(got);
+}
+
+static void run_init(struct jr_run *r, int64_t inv, const char *job)
+{
+	memset(r, 0, sizeof(*r));
+	r->invocation_id = inv;
+	r->job = job;
+	r->job_hash = "h1";
+	r->target = "{\"arch\":\"x86_64\"}";
+	r->machine = "host1";
+	r->backend = "local";
+	r->decision = "local: ok";
+	r->attempt = 1;
+	r->status = JR_RUN_RUNNING;
+	r->exit_code = -1;
+	r->started_ms = jr_now_ms();
+}
+
+static void insert_ok(struct jr_store *st, struct jr_run *r)
+{
+	struct jr_err err = JR_ERR_INIT;
+
+	if (jr_store_run_insert(st, r, &err) < 0)
+		fail_msg("insert: %s", err.msg);
+}
+
+static void test_open_migrate(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st;
+	struct jr_run r;
+	struct stat sb;
+	char *path = tpath("a/b/jr.db"), *dir = tpath("a"), *dir2 = tpath("a/b");
+	char want[16];
+
+	(void)state;
+	st = open_ok(path);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(dir2, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0077, 0);
+	snprintf(want, sizeof(want), "%d", jr_store_schema_version());
+	assert_true(jr_store_schema_version() >= 1);
+	assert_sql(path, "PRAGMA user_version", want);
+	assert_sql(path, "PRAGMA journal_mode", "wal");
+	assert_sql(path,
+		   "SELECT count(*) FROM sqlite_master WHERE name IN ('invocations', 'jobs',"
+		   " 'runs', 'run_signals', 'images', 'schedule', 'last_runs', 'failures',"
+		   " 'job_stats')",
+		   "9");
+	/* Foreign keys are on in the store's connection: a run of an unknown
+	 * invocation is refused. */
+	run_init(&r, 424242, "fk");
+	assert_int_equal(jr_store_run_insert(st, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+	assert_string_equal(r.id, "");
+	jr_store_close(st);
+	/* Idempotent: reopening migrates nothing and keeps data. */
+	sql_exec(path, "INSERT INTO schedule VALUES ('x', 5, NULL)");
+	st = open_ok(path);
+	jr_store_close(st);
+	assert_sql(path, "PRAGMA user_version", want);
+	assert_sql(path, "SELECT last_tick_ms FROM schedule WHERE job = 'x'", "5");
+	/* A database from a newer jobrunner is refused. */
+	sql_exec(path, "PRAGMA user_version = 999");
+	st = NULL;
+	assert_int_equal(jr_store_open(&st, path, JR_SYNC_FULL, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "newer"));
+	free(path);
+	free(dir);
+	free(dir2);
+}
+
+static void test_run_ids(void **state)
+{
+	char prev[JR_RUN_ID_LEN + 1] = "", id[JR_RUN_ID_LEN + 1];
+	int64_t now = jr_now_ms(), ms;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		jr_run_id_new(id);
+		assert_int_equal(strlen(id), JR_RUN_ID_LEN);
+		assert_int_equal(strspn(id, "0123456789abcdef"), JR_RUN_ID_LEN);
+		if (strcmp(prev, id) >= 0)
+			fail_msg("ids not increasing: %s then %s", prev, id);
+		memcpy(prev, id, sizeof(id));
+	}
+	/* The first 12 digits are the time in ms (pushed ahead at most by the
+	 * counter wrapping: 200000 ids in one ms could add 3). */
+	jr_run_id_new(id);
+	id[12] = '\0';
+	ms = strtoll(id, NULL, 16);
+	assert_true(ms >= now && ms <= jr_now_ms() + 10);
+}
+
+static void test_record_and_history(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("h.db"), *canon = NULL, *src = NULL;
+	char *argv[] = {"jobrunner", "run", "-j", "2", "quote\"d"};
+	struct jr_run_row *rows = NULL;
+	struct jr_run r[6];
+	struct jr_store *st;
+	int64_t inv;
+	size_t n;
+	int i;
+
+	(void)state;
+	st = open_ok(path);
+	assert_int_equal(jr_store_invocation_begin(st, 5, argv, &inv, &err), 0);
+	assert_true(inv > 0);
+	assert_int_equal(
+	    jr_store_job_seen(st, "a", "h1", "jobs.d/a.yaml", "{\"name\":\"a\"}", &err), 0);
+	assert_int_equal(jr_store_job_seen(st, "a", "h1", "other", "{}", &err), 0);
+	for (i = 0; i < 6; i++) {
+		run_init(&r[i], inv, i % 2 ? "b" : "a");
+		r[i].attempt = i + 1;
+		insert_ok(st, &r[i]);
+		assert_int_equal(strlen(r[i].id), JR_RUN_ID_LEN);
+		assert_int_equal(jr_store_run_set_pid(st, r[i].id, 1000 + i, &err), 0);
+	}
+	/* Finish all but the last one of a (r[4]). */
+	for (i = 0; i < 6; i++) {
+		if (i == 4)
+			continue;
+		r[i].status = i == 2 ? JR_RUN_FAILED : JR_RUN_SUCCEEDED;
+		r[i].exit_code = i == 2 ? 3 : 0;
+		r[i].finished_ms = r[i].started_ms + 1500;
+		r[i].duration_ms = 1500;
+		r[i].user_ms = 10;
+		r[i].sys_ms = 5;
+		r[i].max_rss_kb = 2048;
+		r[i].stdout_tail = "out\n";
+		r[i].error = i == 2 ? "exited with status 3" : NULL;
+		if (jr_store_run_finish(st, &r[i], &err) < 0)
+			fail_msg("finish: %s", err.msg);
+	}
+	assert_int_equal(jr_store_run_signal(st, r[2].id, SIGTERM, 111, "timeout", &err), 0);
+	assert_int_equal(jr_store_run_signal(st, r[2].id, SIGKILL, 222, "timeout", &err), 0);
+	assert_int_equal(jr_store_invocation_end(st, inv, 1, &err), 0);
+
+	/* Finishing an unknown run is an error. */
+	{
+		struct jr_run bad = r[0];
+
+		memcpy(bad.id, "00000000000000000000", JR_RUN_ID_LEN + 1);
+		assert_int_equal(jr_store_run_finish(st, &bad, &err), -1);
+		assert_non_null(strstr(err.msg, "no run"));
+	}
+
+	assert_int_equal(jr_store_history(st, "a", NULL, 20, &rows, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0].id, r[4].id); /* newest first */
+	assert_string_equal(rows[1].id, r[2].id);
+	assert_string_equal(rows[2].id, r[0].id);
+	assert_int_equal(rows[0].status, JR_RUN_RUNNING);
+	assert_false(rows[0].has_usage);
+	assert_int_equal(rows[0].exit_code, -1);
+	assert_int_equal(rows[0].pid, 1004);
+	assert_int_equal(rows[1].status, JR_RUN_FAILED);
+	assert_int_equal(rows[1].exit_code, 3);
+	assert_true(rows[1].has_usage);
+	assert_int_equal(rows[1].duration_ms, 1500);
+	assert_int_equal(rows[1].max_rss_kb, 2048);
+	assert_int_equal(rows[1].attempt, 3);
+	assert_int_equal(rows[1].pid, 1002); /* kept from set_pid */
+	assert_string_equal(rows[1].error, "exited with status 3");
+	assert_string_equal(rows[1].stdout_tail, "out\n");
+	assert_null(rows[1].stderr_tail);
+	assert_string_equal(rows[1].machine, "host1");
+	assert_non_null(strstr(rows[1].invocation_argv, "quote\\\"d"));
+	jr_run_rows_free(rows, n);
+
+	assert_int_equal(jr_store_history(st, "a", NULL, 2, &rows, &n, &err), 0);
+	assert_int_equal(n, 2);
+	jr_run_rows_free(rows, n);
+	assert_int_equal(jr_store_history(st, NULL, NULL, 0, &rows, &n, &err), 0);
+	assert_int_equal(n, 6);
+	assert_string_equal(rows[0].id, r[5].id);
+	jr_run_rows_free(rows, n);
+	assert_int_equal(jr_store_history(st, NULL, "failed", 0, &rows, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].id, r[2].id);
+	jr_run_rows_free(rows, n);
+	assert_int_equal(jr_store_history(st, "b", "succeeded", 10, &rows, &n, &err), 0);
+	assert_int_equal(n, 3);
+	jr_run_rows_free(rows, n);
+	assert_int_equal(jr_store_history(st, "nope", NULL, 10, &rows, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_int_equal(jr_store_history(st, NULL, "bogus", 10, &rows, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "bogus"));
+
+	assert_int_equal(jr_store_job_definition(st, "a", "h1", &canon, &src, &err), 0);
+	assert_string_equal(canon, "{\"name\":\"a\"}"); /* the first one recorded */
+	assert_string_equal(src, "jobs.d/a.yaml");
+	free(canon);
+	free(src);
+	assert_int_equal(jr_store_job_definition(st, "a", "h2", &canon, NULL, &err), 1);
+	assert_null(canon);
+
+	/* Views work and see the runs. */
+	jr_store_close(st);
+	assert_sql(path, "SELECT run_id FROM last_runs WHERE job = 'a'", r[4].id);
+	assert_sql(path, "SELECT run_id FROM failures", r[2].id);
+	assert_sql(path,
+		   "SELECT runs || '/' || succeeded || '/' || failed FROM job_stats"
+		   " WHERE job = 'a'",
+		   "3/1/1");
+	assert_sql(path, "SELECT status || exit_status FROM invocations", "finished1");
+	free(path);
+}
+
+static void test_lookup(void **state)
+{
+	char cands[JR_RUN_LOOKUP_MAX_CANDS][JR_RUN_ID_LEN + 1];
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("l.db"), upper[JR_RUN_ID_LEN + 1], prefix[JR_RUN_ID_LEN + 1];
+	struct jr_run_row row;
+	struct jr_run r[3];
+	struct jr_store *st;
+	size_t nc, i, k;
+
+	(void)state;
+	st = open_ok(path);
+	for (i = 0; i < 3; i++) {
+		run_init(&r[i], 0, "j");
+		insert_ok(st, &r[i]);
+	}
+	/* Full id, and the same in upper case. */
+	assert_int_equal(jr_store_run_lookup(st, r[1].id, &row, cands, 10, &nc, &err), 0);
+	assert_string_equal(row.id, r[1].id);
+	assert_string_equal(row.job, "j");
+	assert_int_equal(row.invocation_id, 0);
+	assert_null(row.invocation_argv);
+	jr_run_row_release(&row);
+	for (i = 0; i <= JR_RUN_ID_LEN; i++)
+		upper[i] = (char)(r[2].id[i] >= 'a' ? r[2].id[i] - 'a' + 'A' : r[2].id[i]);
+	assert_int_equal(jr_store_run_lookup(st, upper, &row, cands, 10, &nc, &err), 0);
+	assert_string_equal(row.id, r[2].id);
+	jr_run_row_release(&row);
+	/* The shortest unique prefix of r[2] (the newest). */
+	for (k = 1; k <= JR_RUN_ID_LEN; k++) {
+		memcpy(prefix, r[2].id, k);
+		prefix[k] = '\0';
+		if (strncmp(prefix, r[1].id, k))
+			break;
+	}
+	assert_int_equal(jr_store_run_lookup(st, prefix, &row, cands, 10, &nc, &err), 0);
+	assert_string_equal(row.id, r[2].id);
+	jr_run_row_release(&row);
+	/* A prefix common to all three: ambiguous, candidates oldest first. */
+	memcpy(prefix, r[0].id, 4);
+	prefix[4] = '\0';
+	assert_int_equal(jr_store_run_lookup(st, prefix, &row, cands, 10, &nc, &err), 2);
+	assert_int_equal(nc, 3);
+	assert_string_equal(cands[0], r[0].id);
+	assert_string_equal(cands[2], r[2].id);
+	assert_null(row.id);
+	assert_int_equal(jr_store_run_lookup(st, prefix, &row, cands, 2, &nc, &err), 2);
+	assert_int_equal(nc, 2);
+	assert_int_equal(jr_store_run_lookup(st, prefix, &row, NULL, 0, &nc, &err), 2);
+	assert_int_equal(nc, 0);
+	/* A run recorded as skipped ends when recorded, with no usage. */
+	run_init(&r[0], 0, "sk");
+	r[0].status = JR_RUN_SKIPPED;
+	r[0].started_ms = 0;
+	r[0].error = "concurrency: forbid, already running";
+	insert_ok(st, &r[0]);
+	assert_int_equal(jr_store_run_lookup(st, r[0].id, &row, cands, 10, &nc, &err), 0);
+	assert_int_equal(row.status, JR_RUN_SKIPPED);
+	assert_true(row.finished_ms > 0);
+	assert_int_equal(row.started_ms, 0);
+	assert_false(row.has_usage);
+	assert_string_equal(row.error, "concurrency: forbid, already running");
+	jr_run_row_release(&row);
+	/* None. */
+	assert_int_equal(jr_store_run_lookup(st, "ffff", &row, cands, 10, &nc, &err), 1);
+	assert_int_equal(jr_store_run_lookup(st, "f", &row, cands, 10, &nc, &err), 1);
+	assert_int_equal(jr_store_run_lookup(st, "0", &row, cands, 10, &nc, &err), 2);
+	/* Not hex, empty, too long. */
+	assert_int_equal(jr_store_run_lookup(st, "12g4", &row, cands, 10, &nc, &err), -1);
+	assert_non_null(strstr(err.msg, "12g4"));
+	assert_int_equal(jr_store_run_lookup(st, "", &row, cands, 10, &nc, &err), -1);
+	assert_int_equal(
+	    jr_store_run_lookup(st, "0123456789abcdef01234", &row, cands, 10, &nc, &err), -1);
+	assert_int_equal(jr_store_run_lookup(st, "12%", &row, cands, 10, &nc, &err), -1);
+	jr_store_close(st);
+	free(path);
+}
+
+/* A pid that no process has: a child that has been reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+static long long own_start(void)
+{
+	char buf[1024], *p;
+	long long v = -1;
+	int fd = open("/proc/self/stat", O_RDONLY), i;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	p = strrchr(buf, ')') + 2; /* field 3 */
+	for (i = 3; i < 22; i++)
+		p = strchr(p, ' ') + 1;
+	v = strtoll(p, NULL, 10);
+	return v;
+}
+
+static void test_reconcile(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("r.db"), sql[1024], host[256] = "", want[128], boot[64] = "";
+	char *argv[] = {"jobrunner", "run"};
+	struct jr_run r;
+	struct jr_store *st;
+	int64_t inv_live;
+	pid_t gone = dead_pid();
+	long long start = own_start();
+	int nlost = -1, fd;
+
+	(void)state;
+	gethostname(host, sizeof(host) - 1);
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, boot, 36) == 36);
+	close(fd);
+	st = open_ok(path);
+	/* 100: a pid that does not exist; 101: our pid with a wrong start time;
+	 * 102: our pid and start time but another boot of this host;
+	 * 103: another host's other boot (not ours to judge); 104: already
+	 * finished; 105: a dead pid, but in another pid namespace (not ours to
+	 * judge). Our own live invocation comes from invocation_begin. */
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms)"
+	    " VALUES (100, '[]', '%s', %ld, %lld, '%s', 1),"
+	    " (101, '[]', '%s', %ld, %lld, '%s', 1),"
+	    " (102, '[]', '%s', %ld, %lld, 'other-boot', 1),"
+	    " (103, '[]', 'elsewhere', %ld, %lld, 'other-boot', 1);"
+	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms, status)"
+	    " VALUES (104, '[]', '%s', %ld, 5, '%s', 1, 'finished');"
+	    "INSERT INTO invocations (id, argv, host, pid, proc_start, boot_id, started_ms, pid_ns)"
+	    " VALUES (105, '[]', '%s', %ld, 5, '%s', 1, 'pid:[1]')",
+	    host, (long)gone, start, boot, host, (long)getpid(), start + 1, boot, host,
+	    (long)getpid(), start, (long)getpid(), start, host, (long)gone, boot, host, (long)gone,
+	    boot);
+	sql_exec(path, sql);
+	assert_int_equal(jr_store_invocation_begin(st, 2, argv, &inv_live, &err), 0);
+	assert_sql(path, "SELECT count(*) FROM invocations WHERE status = 'running'", "6");
+	snprintf(sql, sizeof(sql), "SELECT pid_ns IS NOT NULL FROM invocations WHERE id = %lld",
+		 (long long)inv_live);
+	assert_sql(path, sql, "1");
+	{
+		int64_t invs[] = {100, 100, 101, 102, 103, 104, 105, 0};
+		size_t i;
+
+		invs[7] = inv_live;
+		for (i = 0; i < JR_ARRAY_SIZE(invs); i++) {
+			run_init(&r, invs[i], "j");
+			r.status = i == 1 ? JR_RUN_QUEUED : JR_RUN_RUNNING;
+			r.started_ms = i == 1 ? 0 : 1000;
+			insert_ok(st, &r);
+		}
+		/* A finished run of a lost invocation stays as it is. */
+		run_init(&r, 100, "done");
+		insert_ok(st, &r);
+		r.status = JR_RUN_SUCCEEDED;
+		r.exit_code = 0;
+		r.finished_ms = 2000;
+		assert_int_equal(jr_store_run_finish(st, &r, &err), 0);
+	}
+	assert_int_equal(jr_store_reconcile(st, &nlost, &err), 0);
+	assert_int_equal(nlost, 4);
+	assert_sql(path,
+		   "SELECT group_concat(id) FROM (SELECT id FROM invocations"
+		   " WHERE status = 'lost' ORDER BY id)",
+		   "100,101,102");
+	assert_sql(path,
+		   "SELECT count(*) FROM invocations WHERE status = 'lost'"
+		   " AND finished_ms IS NOT NULL",
+		   "3");
+	assert_sql(path,
+		   "SELECT group_concat(invocation_id) FROM (SELECT invocation_id FROM runs"
+		   " WHERE status = 'lost' ORDER BY invocation_id)",
+		   "100,100,101,102");
+	snprintf(want, sizeof(want), "jobrunner process (pid %ld) disappeared", (long)gone);
+	assert_sql(path,
+		   "SELECT min(error) FROM runs WHERE invocation_id = 100 AND status = 'lost'",
+		   want);
+	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'lost' AND finished_ms > 0",
+		   "4");
+	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'lost' AND duration_ms > 0",
+		   "3");
+	snprintf(sql, sizeof(sql), "SELECT status FROM runs WHERE invocation_id = %lld",
+		 (long long)inv_live);
+	assert_sql(path, sql, "running");
+	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 103", "running");
+	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 104", "running");
+	assert_sql(path, "SELECT status FROM runs WHERE invocation_id = 105", "running");
+	assert_sql(path, "SELECT status FROM runs WHERE job = 'done'", "succeeded");
+	/* Nothing more to do the second time. */
+	assert_int_equal(jr_store_reconcile(st, &nlost, &err), 0);
+	assert_int_equal(nlost, 0);
+	assert_int_equal(jr_store_reconcile(st, NULL, &err), 0);
+	jr_store_close(st);
+	free(path);
+}
+
+#define NPER 150
+
+static int child_writer(const char *path)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st = NULL;
+	struct jr_run r;
+	int i;
+
+	/* Its own connection, opened after fork. */
+	if (jr_store_open(&st, path, JR_SYNC_NORMAL, &err) < 0) {
+		fprintf(stderr, "child open: %s\n", err.msg);
+		return 1;
+	}
+	for (i = 0; i < NPER; i++) {
+		memset(&r, 0, sizeof(r));
+		r.job = "child";
+		r.status = JR_RUN_RUNNING;
+		r.exit_code = -1;
+		if (jr_store_run_insert(st, &r, &err) < 0)
+			goto fail;
+		r.status = JR_RUN_SUCCEEDED;
+		r.exit_code = 0;
+		if (jr_store_run_finish(st, &r, &err) < 0)
+			goto fail;
+	}
+	jr_store_close(st);
+	return 0;
+fail:
+	fprintf(stderr, "child: %s\n", err.msg);
+	jr_store_close(st);
+	return 1;
+}
+
+static void test_two_writers(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("c.db");
+	struct jr_store *st;
+	struct jr_run r;
+	pid_t pid;
+	int i, status, nlost;
+
+	(void)state;
+	st = open_ok(path); /* creates the schema */
+	jr_store_close(st);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_writer(path));
+	st = open_ok(path);
+	for (i = 0; i < NPER; i++) {
+		run_init(&r, 0, "parent");
+		insert_ok(st, &r);
+		r.status = JR_RUN_SUCCEEDED;
+		r.exit_code = 0;
+		if (jr_store_run_finish(st, &r, &err) < 0)
+			fail_msg("parent finish: %s", err.msg);
+		if (i % 10 == 0 && jr_store_reconcile(st, &nlost, &err) < 0)
+			fail_msg("parent reconcile: %s", err.msg);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	jr_store_close(st);
+	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'succeeded'", "300");
+	free(path);
+}
+
+/* Five processes opening the same new file at once: the schema is created
+ * once, nobody gets SQLITE_BUSY, every insert lands. */
+static void test_concurrent_open(void **state)
+{
+	char *path = tpath("new/co.db");
+	pid_t pids[5];
+	int i, status;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct jr_err err = JR_ERR_INIT;
+			struct jr_store *st = NULL;
+			struct jr_run r;
+			int k, nlost;
+
+			if (jr_store_open(&st, path, JR_SYNC_FULL, &err) < 0 ||
+			    jr_store_reconcile(st, &nlost, &err) < 0) {
+				fprintf(stderr, "child %d: %s\n", i, err.msg);
+				_exit(1);
+			}
+			for (k = 0; k < 20; k++) {
+				memset(&r, 0, sizeof(r));
+				r.job = "co";
+				r.exit_code = -1;
+				r.status = JR_RUN_SKIPPED;
+				r.error = "concurrency: forbid";
+				if (jr_store_run_insert(st, &r, &err) < 0) {
+					fprintf(stderr, "child %d: %s\n", i, err.msg);
+					_exit(1);
+				}
+			}
+			jr_store_close(st);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'skipped'", "100");
+	assert_sql(path, "SELECT count(DISTINCT substr(id, 13, 4)) > 1 FROM runs", "1");
+	free(path);
+}
+
+/* A connection is never used across fork: the child gets an error, and
+ * closing it there leaves the parent's connection working. */
+static void test_fork_guard(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("f.db");
+	struct jr_store *st;
+	struct jr_run r;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	st = open_ok(path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct jr_err cerr = JR_ERR_INIT;
+		struct jr_run cr;
+		int bad;
+
+		memset(&cr, 0, sizeof(cr));
+		cr.job = "x";
+		bad = jr_store_run_insert(st, &cr, &cerr) == 0 || !strstr(cerr.msg, "after fork");
+		jr_store_close(st);
+		/* The abandoned connection is memory still in use by design: a
+		 * real child execs, and so does this one (keeping valgrind's leak
+		 * check of the child quiet). */
+		execl("/bin/sh", "sh", "-c", bad ? "exit 1" : "exit 0", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	run_init(&r, 0, "after");
+	insert_ok(st, &r);
+	(void)err;
+	jr_store_close(st);
+	free(path);
+}
+
+static void fill_many(const char *path, int n)
+{
+	char sql[512];
+
+	/* Enough rows, and enough distinct jobs and statuses, that the planner's
+	 * choices are the ones it makes on a large database. */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
+		 " INSERT INTO runs (id, job, status, attempt) SELECT printf('%%012x%%08x', "
+		 "1700000000000"
+		 " + i, i), 'job' || (i %% 50), CASE WHEN i %% 7 = 0 THEN 'failed' ELSE 'succeeded'"
+		 " END, 1 FROM c;",
+		 n);
+	sql_exec(path, sql);
+}
+
+static void assert_plan(struct jr_store *st, const char *query, const char *want,
+			const char *unwanted)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_buf b = JR_BUF_INIT;
+
+	jr_buf_init(&b);
+	if (jr_store_explain(st, query, &b, &err) < 0)
+		fail_msg("explain %s: %s", query, err.msg);
+	if (!strstr(b.buf, want))
+		fail_msg("plan of %s lacks '%s':\n%s", query, want, b.buf);
+	if (unwanted && strstr(b.buf, unwanted))
+		fail_msg("plan of %s has '%s':\n%s", query, unwanted, b.buf);
+	if (strstr(b.buf, "TEMP B-TREE"))
+		fail_msg("plan of %s sorts:\n%s", query, b.buf);
+	jr_buf_release(&b);
+}
+
+static void test_query_plans(void **state)
+{
+	char *path = tpath("p.db");
+	struct jr_store *st;
+	int pass;
+
+	(void)state;
+	st = open_ok(path);
+	jr_store_close(st);
+	fill_many(path, 5000);
+	/* As jobrunner leaves it (no statistics), then after an ANALYZE. */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass)
+			sql_exec(path, "ANALYZE");
+		st = open_ok(path);
+		assert_plan(st, "history_job", "USING INDEX runs_job (job=?)", "SCAN r");
+		assert_plan(st, "history_job_status", "USING INDEX runs_job (job=?)", "SCAN r");
+		assert_plan(st, "history_status", "USING INDEX runs_status (status=?)", "SCAN r");
+		assert_plan(st, "history", "SCAN r USING INDEX sqlite_autoindex_runs_1", NULL);
+		assert_plan(
+		    st, "lookup",
+		    "SEARCH runs USING COVERING INDEX sqlite_autoindex_runs_1 (id>? AND id<?)",
+		    "SCAN");
+		assert_plan(st, "run_get", "SEARCH r USING INDEX sqlite_autoindex_runs_1 (id=?)",
+			    "SCAN");
+		assert_plan(st, "reconcile_invocations", "invocations_running", NULL);
+		assert_plan(st, "reconcile_runs", "runs_active (invocation_id=?)", "SCAN");
+		assert_plan(st, "run_finish", "sqlite_autoindex_runs_1 (id=?)", "SCAN");
+		assert_plan(st, "signals", "run_signals_run (run_id=?)", "SCAN");
+		jr_store_close(st);
+	}
+	free(path);
+}
+
+/* Writes s to a file and has python3 parse it and evaluate check on the
+ * result d; returns python's exit status. */
+static int python_check(const char *s, const char *check)
+{
+	char *file = tpath("out.json");
+	char *prog = jr_xasprintf("import json, sys\nd = json.load(open(sys.argv[1]))\n"
+				  "sys.exit(0 if (%s) else 1)\n",
+				  check);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600), status = -1;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+	close(fd);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execlp("python3", "python3", "-c", prog, file, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(prog);
+	free(file);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void test_json(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_buf b = JR_BUF_INIT;
+	char *path = tpath("j.db"), *argv[] = {"jobrunner", "run", "t\xffx"};
+	struct jr_run_signal_row *sigs = NULL;
+	size_t nsigs, nc;
+	struct jr_run_row row;
+	struct jr_store *st;
+	struct jr_run r;
+	int64_t inv;
+
+	(void)state;
+	jr_buf_init(&b);
+	st = open_ok(path);
+	assert_int_equal(jr_store_invocation_begin(st, 3, argv, &inv, &err), 0);
+	run_init(&r, inv, "quo\"te");
+	r.decision = "container: no bwrap\nlocal: ok";
+	insert_ok(st, &r);
+	r.status = JR_RUN_TIMED_OUT;
+	r.signal = SIGKILL;
+	r.stderr_tail = "bad \x01 bytes \xc3\x28 here";
+	r.error = "timed out after 1s";
+	r.finished_ms = r.started_ms + 1000;
+	r.duration_ms = 1000;
+	r.leftovers = 2;
+	assert_int_equal(jr_store_run_finish(st, &r, &err), 0);
+	assert_int_equal(jr_store_run_signal(st, r.id, SIGTERM, 5, "timeout", &err), 0);
+	assert_int_equal(jr_store_run_signal(st, r.id, SIGKILL, 6, "timeout", &err), 0);
+	assert_int_equal(jr_store_run_lookup(st, r.id, &row, NULL, 0, &nc, &err), 0);
+	jr_run_row_to_json(&row, &b);
+	{
+		char *chk = jr_xasprintf("d['id'] == '%s' and d['invocation_id'] == %lld", r.id,
+					 (long long)inv);
+
+		assert_int_equal(python_check(b.buf, chk), 0);
+		free(chk);
+	}
+	assert_int_equal(python_check(b.buf, "d['job'] == 'quo\"te' and d['status'] == 'timed_out'"
+					     " and d['exit_code'] is None and d['signal'] == 9"
+					     " and d['target'] == {'arch': 'x86_64'}"
+					     " and d['invocation_argv'][1] == 'run'"
+					     " and d['leftovers'] == 2 and d['duration_ms'] == 1000"
+					     " and d['stdout_path'] is None"
+					     " and d['decision'].startswith('container')"),
+			 0);
+	/* A target that is not JSON is kept as a string. */
+	free(row.target);
+	row.target = jr_xstrdup("{oops");
+	row.target_is_json = false;
+	jr_buf_reset(&b);
+	jr_run_row_to_json(&row, &b);
+	assert_int_equal(python_check(b.buf, "d['target'] == '{oops'"), 0);
+	jr_run_row_release(&row);
+
+	assert_int_equal(jr_store_run_signals_list(st, r.id, &sigs, &nsigs, &err), 0);
+	assert_int_equal(nsigs, 2);
+	assert_int_equal(sigs[0].sig, SIGTERM);
+	assert_string_equal(sigs[1].reason, "timeout");
+	jr_buf_reset(&b);
+	jr_run_signals_to_json(sigs, nsigs, &b);
+	assert_int_equal(python_check(b.buf, "[s['name'] for s in d] == ['TERM', 'KILL']"
+					     " and d[1]['at_ms'] == 6 and d[0]['signal'] == 15"),
+			 0);
+	jr_run_signal_rows_free(sigs, nsigs);
+	assert_int_equal(jr_store_run_signals_list(st, "0000", &sigs, &nsigs, &err), 0);
+	assert_int_equal(nsigs, 0);
+	jr_buf_reset(&b);
+	jr_run_signals_to_json(sigs, nsigs, &b);
+	assert_string_equal(b.buf, "[]");
+	jr_buf_release(&b);
+	jr_store_close(st);
+	free(path);
+}
+
+static void test_schedule(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("s.db");
+	struct jr_store *st;
+	int64_t t = -1;
+
+	(void)state;
+	st = open_ok(path);
+	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 1);
+	assert_int_equal(t, 0);
+	assert_int_equal(jr_store_schedule_set(st, "nightly", 1000, NULL, &err), 0);
+	assert_int_equal(jr_store_schedule_set(st, "nightly", 2000, "abc", &err), 0);
+	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 0);
+	assert_int_equal(t, 2000);
+	jr_store_close(st);
+	assert_sql(path, "SELECT last_run_id FROM schedule", "abc");
+	free(path);
+}
+
+static void test_status_names(void **state)
+{
+	enum jr_run_status s;
+	int i;
+
+	(void)state;
+	for (i = JR_RUN_QUEUED; i <= JR_RUN_LOST; i++) {
+		assert_int_equal(jr_run_status_parse(jr_run_status_name((enum jr_run_status)i), &s),
+				 0);
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(jr_run_status_name(JR_RUN_TIMED_OUT), "timed_out");
+	assert_int_equal(jr_run_status_parse("Failed", &s), -1);
+	assert_int_equal(jr_run_status_parse(NULL, &s), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_open_migrate),
+	    cmocka_unit_test(test_run_ids),	 cmocka_unit_test(test_record_and_history),
+	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
+	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
+	    cmocka_unit_test(test_fork_guard),	 cmocka_unit_test(test_query_plans),
+	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
