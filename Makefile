@@ -41,7 +41,7 @@ check-libs:
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual
-CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -Ijobrunner -I$(O)/gen
+CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -iquote jobrunner -I$(O)/gen
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG_MODULES))
 LDFLAGS  += $(SANFLAGS)
