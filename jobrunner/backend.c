@@ -266,6 +266,17 @@ struct jr_cmd *jr_backend_job_cmd_fds(const struct jr_backend_ctx *ctx, const st
 	for (i = 0; i < job->env_secret.n; i++)
 		if (!kv_has(job->env_set, job->nenv_set, job->env_secret.v[i]))
 			jr_cmd_env_pass(cmd, job->env_secret.v[i]);
+	/* Who and which attempt this is, for the job's own logs and retries
+	 * (set last: the job file cannot override them). */
+	jr_cmd_env_pair(cmd, "JOBRUNNER_JOB", job->name);
+	if (a->run_id)
+		jr_cmd_env_pair(cmd, "JOBRUNNER_RUN_ID", a->run_id);
+	{
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", a->attempt > 0 ? a->attempt : 1);
+		jr_cmd_env_pair(cmd, "JOBRUNNER_ATTEMPT", n);
+	}
 
 	if (set_input(cmd, &job->in, err) < 0 ||
 	    set_output(cmd, &job->out, a->stdout_path, false, err) < 0 ||

@@ -648,11 +648,15 @@ static int attempt_start(struct sched *s, struct unit *u, struct jr_err *err)
 	struct jr_attempt a;
 	char *jobdir = NULL;
 
+	int tries = 0;
+
 	u->attempt++;
+again:
 	run_init(s, u);
 	u->run.status = JR_RUN_RUNNING;
 	u->run.machine = jr_machine_fact(s->host, "hostname");
 	u->run.started_ms = jr_now_ms();
+	/* The id names the log files, so it is chosen before the insert. */
 	jr_run_id_new(u->run.id);
 	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
 		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
@@ -671,8 +675,12 @@ static int attempt_start(struct sched *s, struct unit *u, struct jr_err *err)
 	u->run.stderr_path = u->stderr_path ? u->stderr_path
 					    : u->job->err.kind == JR_IO_FILE ? u->job->err.path
 					    : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path : NULL;
-	if (jr_store_run_insert(s->st, &u->run, err) < 0)
+	if (jr_store_run_insert(s->st, &u->run, err) < 0) {
+		free_paths(u);
+		if (err->errnum == EEXIST && ++tries < 8)
+			goto again;
 		return -1;
+	}
 
 	memset(&a, 0, sizeof(a));
 	a.job = u->job;

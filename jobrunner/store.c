@@ -734,6 +734,7 @@ static void bind_run(sqlite3_stmt *s, const struct jr_run *run, bool usage)
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err)
 {
 	bool final = run->status != JR_RUN_RUNNING && run->status != JR_RUN_QUEUED;
+	bool preset = run->id[0] != '\0'; /* the caller chose the id */
 	struct jr_run ins = *run;
 	sqlite3_stmt *s;
 	int tries, rc, ret = -1;
@@ -752,13 +753,20 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
 	/* Ids are unique per process by construction and across processes with
 	 * high probability; a collision just takes the next id. */
 	for (tries = 0;; tries++) {
-		jr_run_id_new(run->id);
+		if (!preset)
+			jr_run_id_new(run->id);
 		sqlite3_bind_text(s, 1, run->id, JR_RUN_ID_LEN, SQLITE_STATIC);
 		bind_run(s, &ins, run->finished_ms != 0);
 		rc = sqlite3_step(s);
 		stmt_done(s);
 		if (rc == SQLITE_DONE)
 			break;
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY && preset) {
+			/* The caller named files after this id: it picks another. */
+			jr_err_set(err, "%s: run id %s is already taken", st->path, run->id);
+			err->errnum = EEXIST;
+			goto out;
+		}
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY || tries >= 8) {
 			db_fail(st, err, "recording run");
 			goto out;
@@ -770,7 +778,8 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
 out:
 	if (ret < 0) {
 		write_rollback(st);
-		run->id[0] = '\0';
+		if (!preset)
+			run->id[0] = '\0';
 	}
 	return ret;
 }

@@ -90,8 +90,10 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 		      const char *source_file, const char *canonical_json, struct jr_err *err);
 
 /* Inserts a run with run->status as given (running before its process
- * starts; skipped or unrunnable directly), filling run->id (left "" on
- * failure). A run inserted in a final status with finished_ms 0 gets the
+ * starts; skipped or unrunnable directly). When run->id is "" a fresh id is
+ * made and filled in (left "" on failure); when the caller set one (from
+ * jr_run_id_new, to name log files after it) it is used as is, and a
+ * collision fails with err->errnum EEXIST so the caller can pick another. A run inserted in a final status with finished_ms 0 gets the
  * current time. invocation_id 0 means none; any other must exist. */
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
 /* Records the pid of a run just started. */
