@@ -161,6 +161,19 @@ static void test_open_migrate(void **state)
 	assert_int_equal(jr_store_run_insert(st, &r, &err), -1);
 	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
 	assert_string_equal(r.id, "");
+	/* The WAL and shared-memory files are as private as the database. */
+	run_init(&r, 0, "w");
+	insert_ok(st, &r);
+	{
+		char *wal = tpath("a/b/jr.db-wal"), *shm = tpath("a/b/jr.db-shm");
+
+		assert_int_equal(stat(wal, &sb), 0);
+		assert_int_equal(sb.st_mode & 0077, 0);
+		assert_int_equal(stat(shm, &sb), 0);
+		assert_int_equal(sb.st_mode & 0077, 0);
+		free(wal);
+		free(shm);
+	}
 	jr_store_close(st);
 	/* Idempotent: reopening migrates nothing and keeps data. */
 	sql_exec(path, "INSERT INTO schedule VALUES ('x', 5, NULL)");
