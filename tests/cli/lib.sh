@@ -83,3 +83,5 @@ wait_for() {
 	nok "$d (not within ${s}s)"
 	return 1
 }
+# qeq SQL VALUE: the query's result is VALUE (for wait_for).
+qeq() { [ "$(q "$1" 2>/dev/null)" = "$2" ]; }

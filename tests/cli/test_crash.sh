@@ -16,12 +16,12 @@ jobs:
 EOF2
 
 # --- kill -9 mid-run: the next command reconciles to lost ---
-jr run long >/dev/null 2>&1 &
+"$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
 runner=$!
-wait_for "the run is recorded running" 10 test "$(q "select count(*) from runs where status='running'")" = 1
+wait_for "the run is recorded running" 10 qeq "select count(*) from runs where status='running'" 1
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
-pkill -f "sleep 47"
+pkill -f "sleep 4[7]"
 equals "the row is still running before any command" "$(q "select status from runs where job='long'")" "running"
 expect_exit 0 "any later command (history) works" jr history
 contains "it says runs were lost" "$T/err" "lost"
@@ -30,9 +30,9 @@ contains "lost run says why" <(q "select error from runs where job='long'") "dis
 equals "the invocation is closed" "$(q "select status from invocations order by id limit 1")" "lost"
 
 # A live runner's rows are not touched by another command.
-jr run long >/dev/null 2>&1 &
+"$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
 runner=$!
-wait_for "second run recorded running" 10 test "$(q "select count(*) from runs where status='running'")" = 1
+wait_for "second run recorded running" 10 qeq "select count(*) from runs where status='running'" 1
 jr history >/dev/null 2>&1
 equals "a live runner's run stays running" "$(q "select count(*) from runs where status='running'")" 1
 
@@ -42,17 +42,17 @@ wait "$runner"
 equals "SIGTERM: exit 143" "$?" 143
 equals "the run is failed/interrupted" "$(q "select status, error from runs where job='long' order by id desc limit 1")" "failed|interrupted"
 contains "the signal sent is recorded as interrupt" <(q "select reason from run_signals") "interrupt"
-check "the job's process is gone" bash -c '! pgrep -f "sleep 47" >/dev/null'
+check "the job's process is gone" bash -c '! pgrep -f "sleep 4[7]" >/dev/null'
 
 # --- SIGINT: exit 130; jobs not yet started are recorded skipped ---
-jr run later long2 -j 2 >/dev/null 2>&1 &
+"$JR" -c "$P/jobrunner.ini" run later long2 -j 2 >/dev/null 2>&1 &
 runner=$!
-wait_for "both long jobs running" 10 test "$(q "select count(*) from runs where status='running'")" = 2
+wait_for "both long jobs running" 10 qeq "select count(*) from runs where status='running'" 2
 kill -INT "$runner"
 wait "$runner"
 equals "SIGINT: exit 130" "$?" 130
 equals "dependent not started is skipped" "$(q "select status from runs where job='later'")" "skipped"
 equals "no run left running" "$(q "select count(*) from runs where status='running'")" 0
-check "no job process left" bash -c '! pgrep -f "sleep 47" >/dev/null'
+check "no job process left" bash -c '! pgrep -f "sleep 4[7]" >/dev/null'
 
 done_testing

@@ -71,7 +71,7 @@ shell: 'echo one; sleep 1; echo two'
 EOF2
 jr run follow-me >/dev/null 2>&1 &
 runner=$!
-wait_for "the run appears as running" 10 test "$(q "select count(*) from runs where job='follow-me' and status='running'")" = 1
+wait_for "the run appears as running" 10 qeq "select count(*) from runs where job='follow-me' and status='running'" 1
 fid=$(q "select id from runs where job='follow-me'")
 expect_exit 0 "logs --follow ends with the run" timeout 20 "$JR" -c "$P/jobrunner.ini" logs --follow "$fid"
 equals "logs --follow saw everything" "$(tr '\n' ' ' <"$T/out")" "one two "

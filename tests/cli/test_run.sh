@@ -73,7 +73,7 @@ if [ $((SECONDS - start)) -lt 10 ]; then ok "timeout + grace respected"; else no
 equals "timed_out recorded" "$(q "select status from runs where job='slow'")" "timed_out"
 contains "signals recorded with their reason" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "15:timeout"
 contains "SIGKILL after grace" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "9:timeout"
-check "no process of the job survived" bash -c '! pgrep -f "sleep 37" >/dev/null'
+check "no process of the job survived" bash -c '! pgrep -f "sleep 3[7]" >/dev/null'
 
 # --- needs: order, and skipped dependents naming the need ---
 job needs.yaml <<'EOF2'
@@ -125,7 +125,7 @@ EOF2
 expect_exit 0 "a job leaving a child behind still succeeds" jr run leaves-child
 equals "leftovers counted" "$(q "select leftovers from runs where job='leaves-child'")" 1
 contains "leftover signal recorded" <(q "select group_concat(reason) from run_signals s join runs r on r.id = s.run_id where r.job='leaves-child'") "leftover"
-check "the leftover is gone" bash -c '! pgrep -f "sleep 61" >/dev/null'
+check "the leftover is gone" bash -c '! pgrep -f "sleep 6[1]" >/dev/null'
 
 # --- hooks ---
 job hooks.yaml <<'EOF2'

@@ -339,13 +339,15 @@ static void test_env(void **state)
 	j.env_inherit.v = inherit;
 	j.env_inherit.n = 2;
 	run_job(&j, &out);
-	assert_string_equal(out, "HOME=/root-test\nJR_T_PASS=p\n");
+	/* ... plus what jobrunner always sets: who and which attempt */
+	assert_string_equal(out, "HOME=/root-test\nJR_T_PASS=p\nJOBRUNNER_JOB=t\n"
+				 "JOBRUNNER_RUN_ID=r1\nJOBRUNNER_ATTEMPT=1\n");
 	free(out);
 
-	/* inherit: [] means an empty environment */
+	/* inherit: [] means nothing of jobrunner's environment */
 	j.env_inherit.n = 0;
 	run_job(&j, &out);
-	assert_string_equal(out, "");
+	assert_string_equal(out, "JOBRUNNER_JOB=t\nJOBRUNNER_RUN_ID=r1\nJOBRUNNER_ATTEMPT=1\n");
 	free(out);
 
 	/* inherit: all */
