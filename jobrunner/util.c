@@ -518,6 +518,8 @@ void jr_fmt_duration(int64_t ms, char *out, size_t outlen)
 {
 	if (ms < 0)
 		snprintf(out, outlen, "-");
+	else if (ms < 1000)
+		snprintf(out, outlen, "%dms", (int)ms);
 	else if (ms < 60000)
 		snprintf(out, outlen, "%.1fs", (double)ms / 1000.0);
 	else if (ms < 3600000)

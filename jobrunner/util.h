@@ -73,7 +73,7 @@ int64_t jr_mono_ms(void);
 
 /* Formats a wall-clock ms timestamp as "YYYY-MM-DD HH:MM:SS" local time. */
 void jr_fmt_time(int64_t ms, char *out, size_t outlen);
-/* Formats a duration in ms as "1.2s", "3m04s", "2h05m". */
+/* Formats a duration in ms as "850ms", "1.2s", "3m04s", "2h05m". */
 void jr_fmt_duration(int64_t ms, char *out, size_t outlen);
 
 #define JR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -11,7 +11,7 @@ set -u
 O=${O:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 JR=$top/$O/jobrunner
-BARE=$top/$O/tests/bench/bare_loop
+BARE=$top/$O/tests/helpers/bare_loop
 N=${BENCH_JOBS:-2000}
 ROWS=${BENCH_ROWS:-1000000}
 W=$(mktemp -d "${TMPDIR:-/tmp}/jrbench.XXXXXX")

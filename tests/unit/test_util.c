@@ -75,6 +75,24 @@ static void test_durations(void **state)
 		assert_int_equal(jr_parse_duration_ms(bad[i], &v), -1);
 }
 
+/* What history and show print: readable at every scale. */
+static void test_fmt_duration(void **state)
+{
+	char b[32];
+
+	(void)state;
+	jr_fmt_duration(-1, b, sizeof(b));
+	assert_string_equal(b, "-");
+	jr_fmt_duration(7, b, sizeof(b));
+	assert_string_equal(b, "7ms");
+	jr_fmt_duration(1250, b, sizeof(b));
+	assert_string_equal(b, "1.2s");
+	jr_fmt_duration(184000, b, sizeof(b));
+	assert_string_equal(b, "3m04s");
+	jr_fmt_duration(7500000, b, sizeof(b));
+	assert_string_equal(b, "2h05m");
+}
+
 static void test_sizes(void **state)
 {
 	uint64_t v;
@@ -140,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_fmt_duration),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_open_trusted),
 	};
