@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -132,15 +133,19 @@ struct jr_cmd {
  * jr_spawn_reap_orphans never steals their exit status. */
 static struct jr_cmd **live;
 static size_t nlive, live_alloc;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void live_add(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	jr_xgrow((void **)&live, &live_alloc, nlive + 1, sizeof(*live));
 	live[nlive++] = cmd;
+	pthread_mutex_unlock(&live_lock);
 }
 
 static void live_del(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	for (size_t i = 0; i < nlive; i++) {
 		if (live[i] == cmd) {
 			live[i] = live[--nlive];
@@ -152,6 +157,7 @@ static void live_del(struct jr_cmd *cmd)
 		live = NULL;
 		live_alloc = 0;
 	}
+	pthread_mutex_unlock(&live_lock);
 }
 
 const char *jr_kill_reason_name(enum jr_kill_reason r)
@@ -1693,10 +1699,12 @@ int jr_spawn_reap_orphans(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			break;
+		pthread_mutex_lock(&live_lock);
 		for (size_t i = 0; i < nlive; i++) {
 			if (live[i]->pid == si.si_pid)
 				owner = live[i];
 		}
+		pthread_mutex_unlock(&live_lock);
 		if (owner) {
 			/* Reaped on the command's behalf: its status is kept
 			 * for it, so nothing is stolen. */

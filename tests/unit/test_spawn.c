@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #include <cmocka.h>
 
 #include "spawn.h"
+#include "spawn_internal.h"
 #include "util.h"
 
 #include "banned.h"
@@ -115,6 +117,15 @@ static char *lines_with(const char *out, const char *prefix)
 		p = *e ? e + 1 : e;
 	}
 	return jr_buf_detach(&b, NULL);
+}
+
+static void fd_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
 }
 
 static unsigned char pattern(size_t i)
@@ -503,6 +514,58 @@ static void test_4_buffers(void **state)
 		assert_true(before > 10);
 	}
 
+	/* Input from a file and from a descriptor; output and error to
+	 * descriptors the caller keeps. */
+	{
+		int pfd[2], rfd;
+		char buf[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/in.txt", tmpdir);
+		fd_write_file(path, "from a file\n");
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_file(cmd, path);
+		jr_cmd_set_output_buffer(cmd, 0);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		assert_string_equal(jr_cmd_output(cmd, NULL, NULL), "from a file\n");
+		jr_cmd_free(cmd);
+
+		rfd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(rfd >= 0);
+		assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_fd(cmd, rfd);
+		jr_cmd_set_output_fd(cmd, pfd[1]);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		jr_cmd_free(cmd);
+		assert_int_equal(fcntl(rfd, F_GETFD), FD_CLOEXEC); /* still ours */
+		close(rfd);
+		n = read(pfd[0], buf, sizeof(buf) - 1);
+		assert_int_equal(n, 12);
+		buf[n] = '\0';
+		assert_string_equal(buf, "from a file\n");
+
+		cmd = jr_cmd_new("/bin/sh");
+		jr_cmd_add_arg(cmd, "-c");
+		jr_cmd_add_arg(cmd, "echo to stderr >&2");
+		jr_cmd_set_error_fd(cmd, pfd[1]);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		jr_cmd_free(cmd);
+		n = read(pfd[0], buf, sizeof(buf) - 1);
+		assert_int_equal(n, 10);
+		buf[n] = '\0';
+		assert_string_equal(buf, "to stderr\n");
+		close(pfd[1]);
+		close(pfd[0]);
+
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_file(cmd, "/nonexistent/in");
+		assert_int_equal(jr_cmd_run(cmd, &res), -1);
+		assert_string_equal(jr_cmd_error(cmd),
+				    "open /nonexistent/in: No such file or directory");
+		jr_cmd_free(cmd);
+	}
+
 	/* merge_stderr: both streams into one buffer. */
 	cmd = probe_cmd("bigio");
 	jr_cmd_add_arg(cmd, "1");
@@ -689,6 +752,29 @@ static void test_7_timeout(void **state)
 	assert_int_equal(wait_group_gone(res.pid, 2000), 0);
 	jr_cmd_free(cmd);
 
+	/* A grandchild that left for its own session keeps the output pipe
+	 * open: after the kill, draining is bounded (1 s). */
+	t0 = jr_mono_ms();
+	cmd = probe_cmd("escape");
+	jr_cmd_set_timeout(cmd, 300, 300);
+	jr_cmd_set_output_buffer(cmd, 0);
+	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	took = jr_mono_ms() - t0;
+	assert_true(res.timed_out);
+	assert_int_equal(res.signal, SIGTERM);
+	assert_true(took < 5000);
+	{
+		const char *out = jr_cmd_output(cmd, NULL, NULL);
+		int64_t esc = 0;
+		char *nl = strchr(out, '\n');
+
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_int_equal(jr_parse_i64(out, 1, INT_MAX, &esc), 0);
+		assert_int_equal(kill((pid_t)esc, SIGKILL), 0);
+	}
+	jr_cmd_free(cmd);
+
 	/* jr_cmd_terminate: TERM now; a cooperative child dies of it. */
 	cmd = probe_cmd("sleep");
 	jr_cmd_add_arg(cmd, "30000");
@@ -858,6 +944,14 @@ static void test_9_attributes_daemon(void **state)
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	jr_buf_release(&b);
 	jr_cmd_free(cmd);
+
+	/* The daemon's exec failure still reaches run. */
+	cmd = jr_cmd_new("/nonexistent/daemon");
+	jr_cmd_daemonize(cmd);
+	jr_cmd_set_pidfile(cmd, pidfile);
+	assert_int_equal(jr_cmd_run(cmd, &res), -1);
+	assert_string_equal(jr_cmd_error(cmd), "exec /nonexistent/daemon: No such file or directory");
+	jr_cmd_free(cmd);
 }
 
 /* 10. Default dispositions and an empty mask whatever the parent has. */
@@ -1016,11 +1110,72 @@ static void test_user(void **state)
 	free(out);
 	jr_cmd_free(cmd);
 
+	/* Not root: another user is an error at start; our own is fine. */
+	{
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int ok;
+
+			if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			    setresuid(65534, 65534, 65534) < 0)
+				_exit(2);
+			cmd = jr_cmd_new("/bin/true");
+			jr_cmd_set_user(cmd, "root", NULL);
+			ok = jr_cmd_run(cmd, NULL) == -1 && jr_cmd_errno(cmd) == EPERM &&
+			     !strcmp(jr_cmd_error(cmd), "set user 'root': Operation not permitted");
+			jr_cmd_free(cmd);
+			cmd = jr_cmd_new("/bin/true");
+			jr_cmd_set_user(cmd, "65534", "65534");
+			ok = ok && jr_cmd_run(cmd, NULL) == 0;
+			jr_cmd_free(cmd);
+			_exit(ok ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
 	cmd = probe_cmd("dump");
 	jr_cmd_set_user(cmd, "root", "nosuchgroup-jr");
 	assert_int_equal(jr_cmd_run(cmd, NULL), -1);
 	assert_non_null(strstr(jr_cmd_error(cmd), "unknown group 'nosuchgroup-jr'"));
 	jr_cmd_free(cmd);
+}
+
+/* The /proc/self/fd fallback closes exactly what close_range would. */
+static void test_3_close_fallback(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const int keep[] = { 12, 15 };
+		int bad = 0;
+
+		for (int fd = 3; fd <= 40; fd++)
+			dup2(0, fd);
+		if (jr_spawn_close_others_scan(keep, 2, 30) < 0)
+			_exit(3);
+		for (int fd = 3; fd <= 45; fd++) {
+			bool open_now = fcntl(fd, F_GETFD) >= 0;
+			bool want = fd == 12 || fd == 15 || fd == 30;
+
+			bad += open_now != want;
+		}
+		dup2(0, 20);
+		if (jr_spawn_close_others(keep, 2, 30) < 0 || fcntl(20, F_GETFD) >= 0)
+			bad++;
+		_exit(bad ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static int setup(void **state)
@@ -1062,6 +1217,7 @@ int main(void)
 		cmocka_unit_test(test_1_argv_exact),
 		cmocka_unit_test(test_2_environment),
 		cmocka_unit_test(test_3_descriptors),
+		cmocka_unit_test(test_3_close_fallback),
 		cmocka_unit_test(test_4_buffers),
 		cmocka_unit_test(test_5_exec_failures),
 		cmocka_unit_test(test_6_result),
