@@ -1293,11 +1293,13 @@ static void drain(int *fd, struct jr_buf *b, size_t cap, bool *trunc)
 		ssize_t n;
 
 		if (!cap || b->len < cap) {
-			size_t room = 65536;
+			size_t room;
 
+			if (b->alloc < b->len + 4096 + 1)
+				jr_buf_grow(b, 65536);
+			room = b->alloc - b->len - 1; /* read into what we have */
 			if (cap && cap - b->len < room)
 				room = cap - b->len;
-			jr_buf_grow(b, room);
 			n = read(*fd, b->buf + b->len, room);
 			if (n > 0) {
 				b->len += (size_t)n;
@@ -1569,12 +1571,20 @@ int64_t jr_cmd_deadline(const struct jr_cmd *cmd)
 			dmin(&d, now + JR_RECHECK_MS);
 	}
 	if (cmd->reaped) {
-		if (cmd->kill_leftovers && cmd->leftover_state != 2)
+		bool busy = false;
+
+		if (cmd->kill_leftovers && cmd->leftover_state != 2) {
 			dmin(&d, now + JR_RECHECK_MS);
-		if (cmd->out_fd >= 0 || cmd->err_fd >= 0)
+			busy = true;
+		}
+		if (cmd->term_sent && !cmd->kill_sent)
+			busy = true;
+		if (cmd->out_fd >= 0 || cmd->err_fd >= 0) {
 			dmin(&d, drain_deadline(cmd));
-		if (cmd->out_fd < 0 && cmd->err_fd < 0)
-			dmin(&d, now); /* only bookkeeping left */
+			busy = true;
+		}
+		if (!busy)
+			dmin(&d, now); /* only bookkeeping left: poll now */
 	}
 	return d;
 }
@@ -1584,6 +1594,10 @@ int jr_cmd_wait(struct jr_cmd *cmd, struct jr_cmd_result *res)
 	struct pollfd fds[4];
 	int rc;
 
+	if (cmd->state == ST_NEW) {
+		cmd_fail(cmd, EINVAL, "command not started");
+		return -1;
+	}
 	while ((rc = jr_cmd_poll(cmd)) == 0) {
 		int n = jr_cmd_pollfds(cmd, fds, 4);
 		int64_t d = jr_cmd_deadline(cmd);
