@@ -566,6 +566,19 @@ static void test_4_buffers(void **state)
 		jr_cmd_free(cmd);
 	}
 
+	/* A symlink is not followed for output. */
+	{
+		char link[PATH_MAX];
+
+		snprintf(link, sizeof(link), "%s/link.txt", tmpdir);
+		assert_int_equal(symlink(path, link), 0);
+		cmd = probe_cmd("dump");
+		jr_cmd_set_output_file(cmd, link, JR_FILE_APPEND);
+		assert_int_equal(jr_cmd_run(cmd, &res), -1);
+		assert_int_equal(jr_cmd_errno(cmd), ELOOP);
+		jr_cmd_free(cmd);
+	}
+
 	/* merge_stderr: both streams into one buffer. */
 	cmd = probe_cmd("bigio");
 	jr_cmd_add_arg(cmd, "1");
