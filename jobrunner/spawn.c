@@ -54,13 +54,13 @@
 
 extern char **environ;
 
-#define JR_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define JR_DEFAULT_PATH	    "/usr/local/bin:/usr/bin:/bin"
 #define JR_DEFAULT_GRACE_MS 10000
-#define JR_DRAIN_MS 1000        /* pipe draining allowed after a kill */
-#define JR_RECHECK_MS 20        /* re-scan while waiting for a group to empty */
-#define JR_NOPIDFD_POLL_MS 10   /* waitpid polling without pidfd */
-#define JR_CHILD_STACK (32 * 1024)
-#define JR_PIPE_SIZE (1024 * 1024)
+#define JR_DRAIN_MS	    1000 /* pipe draining allowed after a kill */
+#define JR_RECHECK_MS	    20	 /* re-scan while waiting for a group to empty */
+#define JR_NOPIDFD_POLL_MS  10	 /* waitpid polling without pidfd */
+#define JR_CHILD_STACK	    (32 * 1024)
+#define JR_PIPE_SIZE	    (1024 * 1024)
 
 enum io_kind { IO_NULL, IO_FD, IO_FILE, IO_BUFFER };
 
@@ -116,14 +116,14 @@ struct jr_cmd {
 	struct jr_buf outbuf, errbuf;
 	bool out_trunc, err_trunc;
 	int64_t start_mono;
-	int64_t timeout_at;        /* mono; -1 none */
+	int64_t timeout_at; /* mono; -1 none */
 	bool term_sent, kill_sent;
 	int64_t term_mono, kill_at;
 	bool reaped;
 	int64_t reaped_mono;
-	int leftover_state;        /* 0 not checked, 1 TERM sent, 2 done */
+	int leftover_state; /* 0 not checked, 1 TERM sent, 2 done */
 	int64_t leftover_kill_at;
-	int64_t last_kill_mono;    /* -1: the core never signalled */
+	int64_t last_kill_mono; /* -1: the core never signalled */
 	struct jr_cmd_signal *sigs;
 	size_t nsigs, sigs_alloc;
 	struct jr_cmd_result res;
@@ -335,8 +335,8 @@ static bool is_locale_name(const char *name, size_t len)
 
 void jr_cmd_env_pass_common(struct jr_cmd *cmd)
 {
-	static const char *const names[] = { "PATH", "HOME", "USER", "LOGNAME",
-					     "TMPDIR", "LANG", "TZ" };
+	static const char *const names[] = {"PATH",   "HOME", "USER", "LOGNAME",
+					    "TMPDIR", "LANG", "TZ"};
 
 	for (size_t i = 0; i < JR_ARRAY_SIZE(names); i++)
 		jr_cmd_env_pass(cmd, names[i]);
@@ -354,7 +354,8 @@ void jr_cmd_env_pass(struct jr_cmd *cmd, const char *name)
 void jr_cmd_env_pair(struct jr_cmd *cmd, const char *name, const char *value)
 {
 	if (!name || !*name || strchr(name, '=') || !value) {
-		cmd_fail(cmd, EINVAL, "invalid environment variable name '%s'", name ? name : "(null)");
+		cmd_fail(cmd, EINVAL, "invalid environment variable name '%s'",
+			 name ? name : "(null)");
 		return;
 	}
 	if (is_locale_name(name, strlen(name)))
@@ -605,7 +606,7 @@ void jr_cmd_set_pidfile(struct jr_cmd *cmd, const char *path)
 
 /* Everything prepared for one start; released whatever happens. */
 struct prep {
-	char *path;         /* resolved program */
+	char *path; /* resolved program */
 	int devnull;
 	int fds_to_close[8]; /* parent copies of child ends */
 	int nclose;
@@ -1263,14 +1264,15 @@ static void feed_input(struct jr_cmd *cmd)
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
 	while (cmd->in_off < cmd->in_len) {
-		ssize_t n = write(cmd->in_fd, cmd->in_data + cmd->in_off, cmd->in_len - cmd->in_off);
+		ssize_t n =
+		    write(cmd->in_fd, cmd->in_data + cmd->in_off, cmd->in_len - cmd->in_off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN) {
 				if (errno == EPIPE && !was_pending) {
-					struct timespec zero = { 0, 0 };
+					struct timespec zero = {0, 0};
 
 					sigtimedwait(&pipe_set, NULL, &zero);
 				}

@@ -34,8 +34,8 @@ static void report(int fd, enum jr_child_step step, int err, pid_t pid)
 	} while (n < 0 && errno == EINTR);
 }
 
-static void __attribute__((noreturn)) fail(const struct jr_child_plan *p, int fd,
-					   enum jr_child_step step, int err)
+static void __attribute__((noreturn))
+fail(const struct jr_child_plan *p, int fd, enum jr_child_step step, int err)
 {
 	(void)p;
 	report(fd, step, err, 0);

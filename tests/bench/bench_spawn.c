@@ -28,13 +28,15 @@ static double cpu_ms(void)
 
 	getrusage(RUSAGE_SELF, &a);
 	getrusage(RUSAGE_CHILDREN, &b);
-	return (a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) * 1e3 +
-	       (a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec) / 1e3;
+	return (a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) *
+		   1e3 +
+	       (a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec + b.ru_stime.tv_usec) /
+		   1e3;
 }
 #define ROUNDS 10
 
-static char *const bare_argv[] = { (char *)PROG, NULL };
-static char *const bare_envp[] = { NULL };
+static char *const bare_argv[] = {(char *)PROG, NULL};
+static char *const bare_envp[] = {NULL};
 
 static pid_t bare_spawn(void)
 {
@@ -82,7 +84,7 @@ static struct jr_cmd *core_start(void)
 
 static void core_run(int n, int par)
 {
-	struct jr_cmd *slots[2] = { NULL, NULL };
+	struct jr_cmd *slots[2] = {NULL, NULL};
 	int started = 0, running = 0;
 
 	if (par == 1) {
@@ -121,7 +123,8 @@ static void core_run(int n, int par)
 			if (d >= 0 && (dl < 0 || d < dl))
 				dl = d;
 		}
-		if (poll(fds, (nfds_t)nfds, dl < 0 ? -1 : (int)(dl > jr_mono_ms() ? dl - jr_mono_ms() : 0)) < 0 &&
+		if (poll(fds, (nfds_t)nfds,
+			 dl < 0 ? -1 : (int)(dl > jr_mono_ms() ? dl - jr_mono_ms() : 0)) < 0 &&
 		    errno != EINTR) {
 			perror("poll");
 			exit(1);
@@ -146,7 +149,7 @@ int main(void)
 	int n = e ? atoi(e) : 2000;
 	int per = n / ROUNDS > 0 ? n / ROUNDS : 1;
 	const char *only = getenv("BENCH_ONLY"); /* "bare" or "core", for profiling */
-	double t_bare[3] = { 0 }, t_core[3] = { 0 }, c_bare[3] = { 0 }, c_core[3] = { 0 };
+	double t_bare[3] = {0}, t_core[3] = {0}, c_bare[3] = {0}, c_core[3] = {0};
 
 	for (int par = 1; par <= 2; par++) {
 		for (int r = 0; r < ROUNDS; r++) {
@@ -170,9 +173,11 @@ int main(void)
 		double rb = per * ROUNDS / (t_bare[par] / 1000.0);
 		double rc = per * ROUNDS / (t_core[par] / 1000.0);
 
-		printf("  parallelism %d: bare vfork+execve+waitpid %6.0f/s, spawn core %6.0f/s, ratio %.3f (target >= 0.95)\n",
+		printf("  parallelism %d: bare vfork+execve+waitpid %6.0f/s, spawn core %6.0f/s, "
+		       "ratio %.3f (target >= 0.95)\n",
 		       par, rb, rc, rc / rb);
-		printf("                 CPU per spawn (parent + child): bare %4.0f us, core %4.0f us, ratio %.3f\n",
+		printf("                 CPU per spawn (parent + child): bare %4.0f us, core %4.0f "
+		       "us, ratio %.3f\n",
 		       c_bare[par] * 1000 / (per * ROUNDS), c_core[par] * 1000 / (per * ROUNDS),
 		       c_bare[par] / c_core[par]);
 	}

@@ -68,8 +68,9 @@ static struct jr_cmd *probe_cmd(const char *mode)
 static void no_sanitizer_signals(struct jr_cmd *cmd)
 {
 #ifdef JR_TEST_ASAN
-	jr_cmd_env_pair(cmd, "ASAN_OPTIONS", "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
-					     "handle_abort=0:handle_sigill=0:disable_coredump=0");
+	jr_cmd_env_pair(cmd, "ASAN_OPTIONS",
+			"handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
+			"handle_abort=0:handle_sigill=0:disable_coredump=0");
 #else
 	(void)cmd;
 #endif
@@ -186,8 +187,8 @@ static int wait_group_gone(pid_t id, int ms)
 /* 1. argv arrives exactly; no shell. */
 static void test_1_argv_exact(void **state)
 {
-	static const char *const args[] = { "", " a  b ", "'q\"", "x\ny", ";|&$*", "back\\slash",
-					    "$(echo hi)", NULL };
+	static const char *const args[] = {"",	    " a  b ",	   "'q\"",	 "x\ny",
+					   ";|&$*", "back\\slash", "$(echo hi)", NULL};
 	struct jr_cmd *cmd = probe_cmd("dump");
 	char *out;
 
@@ -212,7 +213,7 @@ static void test_1_argv_exact(void **state)
 
 	/* jr_cmd_new_argv: argv[0] as given, program looked up in PATH. */
 	{
-		const char *av[] = { "probe", "dump", "z", NULL };
+		const char *av[] = {"probe", "dump", "z", NULL};
 		char *dir = jr_xstrdup(probe), *slash = strrchr(dir, '/');
 
 		*slash = '\0';
@@ -839,7 +840,8 @@ static void test_8_many_event_loop(void **state)
 				dl = d;
 		}
 		now = jr_mono_ms();
-		assert_true(poll(fds, (nfds_t)nfds, dl < 0 ? 5000 : (int)(dl > now ? dl - now : 0)) >= 0);
+		assert_true(
+		    poll(fds, (nfds_t)nfds, dl < 0 ? 5000 : (int)(dl > now ? dl - now : 0)) >= 0);
 		left = 0;
 		for (int i = 0; i < N; i++) {
 			int r = jr_cmd_poll(cmds[i]);
@@ -963,7 +965,8 @@ static void test_9_attributes_daemon(void **state)
 	jr_cmd_daemonize(cmd);
 	jr_cmd_set_pidfile(cmd, pidfile);
 	assert_int_equal(jr_cmd_run(cmd, &res), -1);
-	assert_string_equal(jr_cmd_error(cmd), "exec /nonexistent/daemon: No such file or directory");
+	assert_string_equal(jr_cmd_error(cmd),
+			    "exec /nonexistent/daemon: No such file or directory");
 	jr_cmd_free(cmd);
 }
 
@@ -1180,7 +1183,7 @@ static void test_3_close_fallback(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		static const int keep[] = { 12, 15 };
+		static const int keep[] = {12, 15};
 		int bad = 0;
 
 		for (int fd = 3; fd <= 40; fd++)
@@ -1239,20 +1242,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_1_argv_exact),
-		cmocka_unit_test(test_2_environment),
-		cmocka_unit_test(test_3_descriptors),
-		cmocka_unit_test(test_3_close_fallback),
-		cmocka_unit_test(test_4_buffers),
-		cmocka_unit_test(test_5_exec_failures),
-		cmocka_unit_test(test_6_result),
-		cmocka_unit_test(test_7_timeout),
-		cmocka_unit_test(test_8_many_event_loop),
-		cmocka_unit_test(test_9_attributes_daemon),
-		cmocka_unit_test(test_10_signals_reset),
-		cmocka_unit_test(test_leftovers),
-		cmocka_unit_test(test_reap_orphans),
-		cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_1_argv_exact),      cmocka_unit_test(test_2_environment),
+	    cmocka_unit_test(test_3_descriptors),     cmocka_unit_test(test_3_close_fallback),
+	    cmocka_unit_test(test_4_buffers),	      cmocka_unit_test(test_5_exec_failures),
+	    cmocka_unit_test(test_6_result),	      cmocka_unit_test(test_7_timeout),
+	    cmocka_unit_test(test_8_many_event_loop), cmocka_unit_test(test_9_attributes_daemon),
+	    cmocka_unit_test(test_10_signals_reset),  cmocka_unit_test(test_leftovers),
+	    cmocka_unit_test(test_reap_orphans),      cmocka_unit_test(test_user),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
