@@ -1097,6 +1097,11 @@ out:
 	return rc;
 }
 
+/* Records the wait status and the child's own rusage from wait4 (not a
+ * RUSAGE_CHILDREN difference, which would mix in other children). Note for
+ * max_rss_kb: Linux folds the high-water RSS of the memory the child had
+ * before exec into it, and a CLONE_VM (or fork) child starts with ours, so
+ * the figure is max(jobrunner's RSS at spawn, the program's own peak). */
 static void fill_status(struct jr_cmd *cmd, int status, const struct rusage *ru)
 {
 	struct jr_cmd_result *r = &cmd->res;
