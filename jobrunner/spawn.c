@@ -1221,6 +1221,8 @@ int jr_cmd_start(struct jr_cmd *cmd)
 			goto out;
 		}
 		if (cmd->pidfile && write_pidfile(cmd, daemon_pid) < 0) {
+			/* Nobody could find or stop it: do not leave it behind. */
+			kill(daemon_pid, SIGKILL);
 			rc = -1;
 			goto out;
 		}

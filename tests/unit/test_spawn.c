@@ -957,8 +957,30 @@ static void test_9_attributes_daemon(void **state)
 	assert_int_equal(jr_parse_i64(b.buf, 1, INT_MAX, &real), 0);
 	assert_int_equal(real, pid);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
-	jr_buf_release(&b);
 	jr_cmd_free(cmd);
+
+	/* A pidfile that cannot be written fails run; the daemon is killed. */
+	unlink(seen);
+	cmd = probe_cmd("daemon");
+	jr_cmd_add_arg(cmd, seen);
+	jr_cmd_daemonize(cmd);
+	jr_cmd_set_pidfile(cmd, "/nonexistent/dir/daemon.pid");
+	assert_int_equal(jr_cmd_run(cmd, &res), -1);
+	assert_int_equal(jr_cmd_errno(cmd), ENOENT);
+	jr_cmd_free(cmd);
+	usleep(300000);
+	if (access(seen, F_OK) == 0) { /* it got to run: it must be gone */
+		jr_buf_reset(&b);
+		fd = open(seen, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(jr_read_all(fd, 64, &b, NULL), 0);
+		close(fd);
+		if (b.len > 0) {
+			b.buf[b.len - 1] = '\0';
+			assert_int_equal(jr_parse_i64(b.buf, 1, INT_MAX, &real), 0);
+			assert_int_equal(kill((pid_t)real, 0), -1);
+		}
+	}
 
 	/* The daemon's exec failure still reaches run. */
 	cmd = jr_cmd_new("/nonexistent/daemon");
