@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -53,13 +54,13 @@
 
 extern char **environ;
 
-#define JR_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define JR_DEFAULT_PATH	    "/usr/local/bin:/usr/bin:/bin"
 #define JR_DEFAULT_GRACE_MS 10000
-#define JR_DRAIN_MS 1000        /* pipe draining allowed after a kill */
-#define JR_RECHECK_MS 20        /* re-scan while waiting for a group to empty */
-#define JR_NOPIDFD_POLL_MS 10   /* waitpid polling without pidfd */
-#define JR_CHILD_STACK (32 * 1024)
-#define JR_PIPE_SIZE (1024 * 1024)
+#define JR_DRAIN_MS	    1000 /* pipe draining allowed after a kill */
+#define JR_RECHECK_MS	    20	 /* re-scan while waiting for a group to empty */
+#define JR_NOPIDFD_POLL_MS  10	 /* waitpid polling without pidfd */
+#define JR_CHILD_STACK	    (32 * 1024)
+#define JR_PIPE_SIZE	    (1024 * 1024)
 
 enum io_kind { IO_NULL, IO_FD, IO_FILE, IO_BUFFER };
 
@@ -115,14 +116,14 @@ struct jr_cmd {
 	struct jr_buf outbuf, errbuf;
 	bool out_trunc, err_trunc;
 	int64_t start_mono;
-	int64_t timeout_at;        /* mono; -1 none */
+	int64_t timeout_at; /* mono; -1 none */
 	bool term_sent, kill_sent;
 	int64_t term_mono, kill_at;
 	bool reaped;
 	int64_t reaped_mono;
-	int leftover_state;        /* 0 not checked, 1 TERM sent, 2 done */
+	int leftover_state; /* 0 not checked, 1 TERM sent, 2 done */
 	int64_t leftover_kill_at;
-	int64_t last_kill_mono;    /* -1: the core never signalled */
+	int64_t last_kill_mono; /* -1: the core never signalled */
 	struct jr_cmd_signal *sigs;
 	size_t nsigs, sigs_alloc;
 	struct jr_cmd_result res;
@@ -132,15 +133,19 @@ struct jr_cmd {
  * jr_spawn_reap_orphans never steals their exit status. */
 static struct jr_cmd **live;
 static size_t nlive, live_alloc;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void live_add(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	jr_xgrow((void **)&live, &live_alloc, nlive + 1, sizeof(*live));
 	live[nlive++] = cmd;
+	pthread_mutex_unlock(&live_lock);
 }
 
 static void live_del(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	for (size_t i = 0; i < nlive; i++) {
 		if (live[i] == cmd) {
 			live[i] = live[--nlive];
@@ -152,6 +157,7 @@ static void live_del(struct jr_cmd *cmd)
 		live = NULL;
 		live_alloc = 0;
 	}
+	pthread_mutex_unlock(&live_lock);
 }
 
 const char *jr_kill_reason_name(enum jr_kill_reason r)
@@ -329,8 +335,8 @@ static bool is_locale_name(const char *name, size_t len)
 
 void jr_cmd_env_pass_common(struct jr_cmd *cmd)
 {
-	static const char *const names[] = { "PATH", "HOME", "USER", "LOGNAME",
-					     "TMPDIR", "LANG", "TZ" };
+	static const char *const names[] = {"PATH",   "HOME", "USER", "LOGNAME",
+					    "TMPDIR", "LANG", "TZ"};
 
 	for (size_t i = 0; i < JR_ARRAY_SIZE(names); i++)
 		jr_cmd_env_pass(cmd, names[i]);
@@ -348,7 +354,8 @@ void jr_cmd_env_pass(struct jr_cmd *cmd, const char *name)
 void jr_cmd_env_pair(struct jr_cmd *cmd, const char *name, const char *value)
 {
 	if (!name || !*name || strchr(name, '=') || !value) {
-		cmd_fail(cmd, EINVAL, "invalid environment variable name '%s'", name ? name : "(null)");
+		cmd_fail(cmd, EINVAL, "invalid environment variable name '%s'",
+			 name ? name : "(null)");
 		return;
 	}
 	if (is_locale_name(name, strlen(name)))
@@ -599,7 +606,7 @@ void jr_cmd_set_pidfile(struct jr_cmd *cmd, const char *path)
 
 /* Everything prepared for one start; released whatever happens. */
 struct prep {
-	char *path;         /* resolved program */
+	char *path; /* resolved program */
 	int devnull;
 	int fds_to_close[8]; /* parent copies of child ends */
 	int nclose;
@@ -1090,6 +1097,11 @@ out:
 	return rc;
 }
 
+/* Records the wait status and the child's own rusage from wait4 (not a
+ * RUSAGE_CHILDREN difference, which would mix in other children). Note for
+ * max_rss_kb: Linux folds the high-water RSS of the memory the child had
+ * before exec into it, and a CLONE_VM (or fork) child starts with ours, so
+ * the figure is max(jobrunner's RSS at spawn, the program's own peak). */
 static void fill_status(struct jr_cmd *cmd, int status, const struct rusage *ru)
 {
 	struct jr_cmd_result *r = &cmd->res;
@@ -1209,6 +1221,8 @@ int jr_cmd_start(struct jr_cmd *cmd)
 			goto out;
 		}
 		if (cmd->pidfile && write_pidfile(cmd, daemon_pid) < 0) {
+			/* Nobody could find or stop it: do not leave it behind. */
+			kill(daemon_pid, SIGKILL);
 			rc = -1;
 			goto out;
 		}
@@ -1257,14 +1271,15 @@ static void feed_input(struct jr_cmd *cmd)
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
 	while (cmd->in_off < cmd->in_len) {
-		ssize_t n = write(cmd->in_fd, cmd->in_data + cmd->in_off, cmd->in_len - cmd->in_off);
+		ssize_t n =
+		    write(cmd->in_fd, cmd->in_data + cmd->in_off, cmd->in_len - cmd->in_off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN) {
 				if (errno == EPIPE && !was_pending) {
-					struct timespec zero = { 0, 0 };
+					struct timespec zero = {0, 0};
 
 					sigtimedwait(&pipe_set, NULL, &zero);
 				}
@@ -1287,11 +1302,13 @@ static void drain(int *fd, struct jr_buf *b, size_t cap, bool *trunc)
 		ssize_t n;
 
 		if (!cap || b->len < cap) {
-			size_t room = 65536;
+			size_t room;
 
+			if (b->alloc < b->len + 4096 + 1)
+				jr_buf_grow(b, 65536);
+			room = b->alloc - b->len - 1; /* read into what we have */
 			if (cap && cap - b->len < room)
 				room = cap - b->len;
-			jr_buf_grow(b, room);
 			n = read(*fd, b->buf + b->len, room);
 			if (n > 0) {
 				b->len += (size_t)n;
@@ -1563,12 +1580,20 @@ int64_t jr_cmd_deadline(const struct jr_cmd *cmd)
 			dmin(&d, now + JR_RECHECK_MS);
 	}
 	if (cmd->reaped) {
-		if (cmd->kill_leftovers && cmd->leftover_state != 2)
+		bool busy = false;
+
+		if (cmd->kill_leftovers && cmd->leftover_state != 2) {
 			dmin(&d, now + JR_RECHECK_MS);
-		if (cmd->out_fd >= 0 || cmd->err_fd >= 0)
+			busy = true;
+		}
+		if (cmd->term_sent && !cmd->kill_sent)
+			busy = true;
+		if (cmd->out_fd >= 0 || cmd->err_fd >= 0) {
 			dmin(&d, drain_deadline(cmd));
-		if (cmd->out_fd < 0 && cmd->err_fd < 0)
-			dmin(&d, now); /* only bookkeeping left */
+			busy = true;
+		}
+		if (!busy)
+			dmin(&d, now); /* only bookkeeping left: poll now */
 	}
 	return d;
 }
@@ -1578,6 +1603,10 @@ int jr_cmd_wait(struct jr_cmd *cmd, struct jr_cmd_result *res)
 	struct pollfd fds[4];
 	int rc;
 
+	if (cmd->state == ST_NEW) {
+		cmd_fail(cmd, EINVAL, "command not started");
+		return -1;
+	}
 	while ((rc = jr_cmd_poll(cmd)) == 0) {
 		int n = jr_cmd_pollfds(cmd, fds, 4);
 		int64_t d = jr_cmd_deadline(cmd);
@@ -1693,10 +1722,12 @@ int jr_spawn_reap_orphans(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			break;
+		pthread_mutex_lock(&live_lock);
 		for (size_t i = 0; i < nlive; i++) {
 			if (live[i]->pid == si.si_pid)
 				owner = live[i];
 		}
+		pthread_mutex_unlock(&live_lock);
 		if (owner) {
 			/* Reaped on the command's behalf: its status is kept
 			 * for it, so nothing is stolen. */

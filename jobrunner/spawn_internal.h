@@ -45,31 +45,31 @@ struct jr_child_rlimit {
 
 /* The plan the child follows. All arrays are owned by the parent. */
 struct jr_child_plan {
-	const char *path;   /* resolved program path */
-	char *const *argv;  /* NULL-terminated */
-	char *const *envp;  /* NULL-terminated */
-	int report_fd;      /* write end of the CLOEXEC report pipe */
-	int nmap;           /* descriptors to install: src[i] -> dst[i] */
+	const char *path;  /* resolved program path */
+	char *const *argv; /* NULL-terminated */
+	char *const *envp; /* NULL-terminated */
+	int report_fd;	   /* write end of the CLOEXEC report pipe */
+	int nmap;	   /* descriptors to install: src[i] -> dst[i] */
 	const int *map_src;
 	const int *map_dst;
-	int *map_tmp;       /* scratch, nmap entries (written by the child) */
-	bool merge_stderr;  /* after the map: dup2(1, 2) */
-	const int *keep;    /* sorted child descriptors >= 3 to keep open */
+	int *map_tmp;	   /* scratch, nmap entries (written by the child) */
+	bool merge_stderr; /* after the map: dup2(1, 2) */
+	const int *keep;   /* sorted child descriptors >= 3 to keep open */
 	int nkeep;
-	int high;           /* first descriptor above every source and target */
-	const char *cwd;    /* NULL: inherit */
+	int high;	 /* first descriptor above every source and target */
+	const char *cwd; /* NULL: inherit */
 	bool set_umask;
 	mode_t umask;
 	int nrlimits;
 	const struct jr_child_rlimit *rlimits;
-	bool set_ids;       /* switch to uid/gid with groups */
+	bool set_ids; /* switch to uid/gid with groups */
 	uid_t uid;
 	gid_t gid;
 	int ngroups;
 	const gid_t *groups;
 	bool clear_caps;
-	bool daemonize;     /* fork once more; the intermediate reports and exits */
-	bool fork_model;    /* the child is a real fork (not sharing memory) */
+	bool daemonize;	 /* fork once more; the intermediate reports and exits */
+	bool fork_model; /* the child is a real fork (not sharing memory) */
 };
 
 /* Runs the child side of the plan and never returns: execs, or reports
@@ -85,5 +85,7 @@ int jr_spawn_child_entry(void *arg);
  * buffer otherwise; never loops up to the descriptor limit. except is one
  * more descriptor to keep open (or -1). Async-signal-safe; 0 or -errno. */
 int jr_spawn_close_others(const int *keep, int nkeep, int except);
+/* The fallback alone (exported for its test). */
+int jr_spawn_close_others_scan(const int *keep, int nkeep, int except);
 
 #endif

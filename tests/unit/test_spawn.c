@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #include <cmocka.h>
 
 #include "spawn.h"
+#include "spawn_internal.h"
 #include "util.h"
 
 #include "banned.h"
@@ -66,8 +68,9 @@ static struct jr_cmd *probe_cmd(const char *mode)
 static void no_sanitizer_signals(struct jr_cmd *cmd)
 {
 #ifdef JR_TEST_ASAN
-	jr_cmd_env_pair(cmd, "ASAN_OPTIONS", "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
-					     "handle_abort=0:handle_sigill=0:disable_coredump=0");
+	jr_cmd_env_pair(cmd, "ASAN_OPTIONS",
+			"handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
+			"handle_abort=0:handle_sigill=0:disable_coredump=0");
 #else
 	(void)cmd;
 #endif
@@ -117,6 +120,15 @@ static char *lines_with(const char *out, const char *prefix)
 	return jr_buf_detach(&b, NULL);
 }
 
+static void fd_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
 static unsigned char pattern(size_t i)
 {
 	return (unsigned char)((i * 7 + (i >> 12)) % 251);
@@ -161,6 +173,35 @@ static int count_procs(pid_t pgrp_or_sid, bool zombies_of_self)
 	return n;
 }
 
+/* Ends a forked copy of the test process with exit code 0 (ok) or 1.
+ * It execs rather than _exit so that valgrind and LeakSanitizer do not run a
+ * leak check over the copy of our heap that the child inherited. */
+static void __attribute__((noreturn)) child_exit(bool ok)
+{
+	execl(ok ? "/bin/true" : "/bin/false", ok ? "true" : "false", (char *)NULL);
+	_exit(ok ? 0 : 1);
+}
+
+/* Whether pid exists and is not a zombie (dead, not yet reaped by init). */
+static bool proc_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
 /* Waits up to ms for no live process in group/session id. */
 static int wait_group_gone(pid_t id, int ms)
 {
@@ -175,8 +216,8 @@ static int wait_group_gone(pid_t id, int ms)
 /* 1. argv arrives exactly; no shell. */
 static void test_1_argv_exact(void **state)
 {
-	static const char *const args[] = { "", " a  b ", "'q\"", "x\ny", ";|&$*", "back\\slash",
-					    "$(echo hi)", NULL };
+	static const char *const args[] = {"",	    " a  b ",	   "'q\"",	 "x\ny",
+					   ";|&$*", "back\\slash", "$(echo hi)", NULL};
 	struct jr_cmd *cmd = probe_cmd("dump");
 	char *out;
 
@@ -201,7 +242,7 @@ static void test_1_argv_exact(void **state)
 
 	/* jr_cmd_new_argv: argv[0] as given, program looked up in PATH. */
 	{
-		const char *av[] = { "probe", "dump", "z", NULL };
+		const char *av[] = {"probe", "dump", "z", NULL};
 		char *dir = jr_xstrdup(probe), *slash = strrchr(dir, '/');
 
 		*slash = '\0';
@@ -503,6 +544,71 @@ static void test_4_buffers(void **state)
 		assert_true(before > 10);
 	}
 
+	/* Input from a file and from a descriptor; output and error to
+	 * descriptors the caller keeps. */
+	{
+		int pfd[2], rfd;
+		char buf[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/in.txt", tmpdir);
+		fd_write_file(path, "from a file\n");
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_file(cmd, path);
+		jr_cmd_set_output_buffer(cmd, 0);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		assert_string_equal(jr_cmd_output(cmd, NULL, NULL), "from a file\n");
+		jr_cmd_free(cmd);
+
+		rfd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(rfd >= 0);
+		assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_fd(cmd, rfd);
+		jr_cmd_set_output_fd(cmd, pfd[1]);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		jr_cmd_free(cmd);
+		assert_int_equal(fcntl(rfd, F_GETFD), FD_CLOEXEC); /* still ours */
+		close(rfd);
+		n = read(pfd[0], buf, sizeof(buf) - 1);
+		assert_int_equal(n, 12);
+		buf[n] = '\0';
+		assert_string_equal(buf, "from a file\n");
+
+		cmd = jr_cmd_new("/bin/sh");
+		jr_cmd_add_arg(cmd, "-c");
+		jr_cmd_add_arg(cmd, "echo to stderr >&2");
+		jr_cmd_set_error_fd(cmd, pfd[1]);
+		assert_int_equal(jr_cmd_run(cmd, &res), 0);
+		jr_cmd_free(cmd);
+		n = read(pfd[0], buf, sizeof(buf) - 1);
+		assert_int_equal(n, 10);
+		buf[n] = '\0';
+		assert_string_equal(buf, "to stderr\n");
+		close(pfd[1]);
+		close(pfd[0]);
+
+		cmd = probe_cmd("cat");
+		jr_cmd_set_input_file(cmd, "/nonexistent/in");
+		assert_int_equal(jr_cmd_run(cmd, &res), -1);
+		assert_string_equal(jr_cmd_error(cmd),
+				    "open /nonexistent/in: No such file or directory");
+		jr_cmd_free(cmd);
+	}
+
+	/* A symlink is not followed for output. */
+	{
+		char link[PATH_MAX];
+
+		snprintf(link, sizeof(link), "%s/link.txt", tmpdir);
+		assert_int_equal(symlink(path, link), 0);
+		cmd = probe_cmd("dump");
+		jr_cmd_set_output_file(cmd, link, JR_FILE_APPEND);
+		assert_int_equal(jr_cmd_run(cmd, &res), -1);
+		assert_int_equal(jr_cmd_errno(cmd), ELOOP);
+		jr_cmd_free(cmd);
+	}
+
 	/* merge_stderr: both streams into one buffer. */
 	cmd = probe_cmd("bigio");
 	jr_cmd_add_arg(cmd, "1");
@@ -689,6 +795,29 @@ static void test_7_timeout(void **state)
 	assert_int_equal(wait_group_gone(res.pid, 2000), 0);
 	jr_cmd_free(cmd);
 
+	/* A grandchild that left for its own session keeps the output pipe
+	 * open: after the kill, draining is bounded (1 s). */
+	t0 = jr_mono_ms();
+	cmd = probe_cmd("escape");
+	jr_cmd_set_timeout(cmd, 300, 300);
+	jr_cmd_set_output_buffer(cmd, 0);
+	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	took = jr_mono_ms() - t0;
+	assert_true(res.timed_out);
+	assert_int_equal(res.signal, SIGTERM);
+	assert_true(took < 5000);
+	{
+		const char *out = jr_cmd_output(cmd, NULL, NULL);
+		int64_t esc = 0;
+		char *nl = strchr(out, '\n');
+
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_int_equal(jr_parse_i64(out, 1, INT_MAX, &esc), 0);
+		assert_int_equal(kill((pid_t)esc, SIGKILL), 0);
+	}
+	jr_cmd_free(cmd);
+
 	/* jr_cmd_terminate: TERM now; a cooperative child dies of it. */
 	cmd = probe_cmd("sleep");
 	jr_cmd_add_arg(cmd, "30000");
@@ -740,7 +869,8 @@ static void test_8_many_event_loop(void **state)
 				dl = d;
 		}
 		now = jr_mono_ms();
-		assert_true(poll(fds, (nfds_t)nfds, dl < 0 ? 5000 : (int)(dl > now ? dl - now : 0)) >= 0);
+		assert_true(
+		    poll(fds, (nfds_t)nfds, dl < 0 ? 5000 : (int)(dl > now ? dl - now : 0)) >= 0);
 		left = 0;
 		for (int i = 0; i < N; i++) {
 			int r = jr_cmd_poll(cmds[i]);
@@ -856,8 +986,42 @@ static void test_9_attributes_daemon(void **state)
 	assert_int_equal(jr_parse_i64(b.buf, 1, INT_MAX, &real), 0);
 	assert_int_equal(real, pid);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
-	jr_buf_release(&b);
 	jr_cmd_free(cmd);
+
+	/* A pidfile that cannot be written fails run; the daemon is killed. */
+	unlink(seen);
+	cmd = probe_cmd("daemon");
+	jr_cmd_add_arg(cmd, seen);
+	jr_cmd_daemonize(cmd);
+	jr_cmd_set_pidfile(cmd, "/nonexistent/dir/daemon.pid");
+	assert_int_equal(jr_cmd_run(cmd, &res), -1);
+	assert_int_equal(jr_cmd_errno(cmd), ENOENT);
+	jr_cmd_free(cmd);
+	usleep(300000);
+	if (access(seen, F_OK) == 0) { /* it got to run: it must be gone */
+		jr_buf_reset(&b);
+		fd = open(seen, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(jr_read_all(fd, 64, &b, NULL), 0);
+		close(fd);
+		if (b.len > 0) {
+			b.buf[b.len - 1] = '\0';
+			assert_int_equal(jr_parse_i64(b.buf, 1, INT_MAX, &real), 0);
+			for (int i = 0; i < 200 && proc_alive((pid_t)real); i++)
+				usleep(10000);
+			assert_false(proc_alive((pid_t)real));
+		}
+	}
+
+	/* The daemon's exec failure still reaches run. */
+	cmd = jr_cmd_new("/nonexistent/daemon");
+	jr_cmd_daemonize(cmd);
+	jr_cmd_set_pidfile(cmd, pidfile);
+	assert_int_equal(jr_cmd_run(cmd, &res), -1);
+	assert_string_equal(jr_cmd_error(cmd),
+			    "exec /nonexistent/daemon: No such file or directory");
+	jr_cmd_free(cmd);
+	jr_buf_release(&b);
 }
 
 /* 10. Default dispositions and an empty mask whatever the parent has. */
@@ -901,6 +1065,15 @@ static void test_10_signals_reset(void **state)
 	sigaction(SIGPIPE, &old_pipe, NULL);
 }
 
+static int64_t self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 /* Leftovers: counted, TERMed, then KILLed after grace. */
 static void test_leftovers(void **state)
 {
@@ -908,15 +1081,18 @@ static void test_leftovers(void **state)
 	const struct jr_cmd_signal *sigs;
 	struct jr_cmd *cmd;
 	size_t n;
+	int64_t cpu0;
 
 	(void)state;
 	cmd = probe_cmd("leftover");
 	jr_cmd_add_arg(cmd, "3");
 	jr_cmd_add_arg(cmd, "stubborn");
-	jr_cmd_set_timeout(cmd, 0, 300);
+	jr_cmd_set_timeout(cmd, 0, 600);
 	jr_cmd_set_kill_leftovers(cmd, true);
-	jr_cmd_set_output_buffer(cmd, 0);
+	cpu0 = self_cpu_ms();
 	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	/* waiting out the grace period re-checks now and then, no busy loop */
+	assert_true(self_cpu_ms() - cpu0 < 250);
 	assert_int_equal(res.exit_code, 0);
 	assert_int_equal(res.leftovers, 3);
 	sigs = jr_cmd_signals(cmd, &n);
@@ -1016,11 +1192,72 @@ static void test_user(void **state)
 	free(out);
 	jr_cmd_free(cmd);
 
+	/* Not root: another user is an error at start; our own is fine. */
+	{
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int ok;
+
+			if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			    setresuid(65534, 65534, 65534) < 0)
+				child_exit(false);
+			cmd = jr_cmd_new("/bin/true");
+			jr_cmd_set_user(cmd, "root", NULL);
+			ok = jr_cmd_run(cmd, NULL) == -1 && jr_cmd_errno(cmd) == EPERM &&
+			     !strcmp(jr_cmd_error(cmd), "set user 'root': Operation not permitted");
+			jr_cmd_free(cmd);
+			cmd = jr_cmd_new("/bin/true");
+			jr_cmd_set_user(cmd, "65534", "65534");
+			ok = ok && jr_cmd_run(cmd, NULL) == 0;
+			jr_cmd_free(cmd);
+			child_exit(ok);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
 	cmd = probe_cmd("dump");
 	jr_cmd_set_user(cmd, "root", "nosuchgroup-jr");
 	assert_int_equal(jr_cmd_run(cmd, NULL), -1);
 	assert_non_null(strstr(jr_cmd_error(cmd), "unknown group 'nosuchgroup-jr'"));
 	jr_cmd_free(cmd);
+}
+
+/* The /proc/self/fd fallback closes exactly what close_range would. */
+static void test_3_close_fallback(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const int keep[] = {12, 15};
+		int bad = 0;
+
+		for (int fd = 3; fd <= 40; fd++)
+			dup2(0, fd);
+		if (jr_spawn_close_others_scan(keep, 2, 30) < 0)
+			child_exit(false);
+		for (int fd = 3; fd <= 45; fd++) {
+			bool open_now = fcntl(fd, F_GETFD) >= 0;
+			bool want = fd == 12 || fd == 15 || fd == 30;
+
+			bad += open_now != want;
+		}
+		dup2(0, 20);
+		if (jr_spawn_close_others(keep, 2, 30) < 0 || fcntl(20, F_GETFD) >= 0)
+			bad++;
+		child_exit(bad == 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static int setup(void **state)
@@ -1059,19 +1296,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_1_argv_exact),
-		cmocka_unit_test(test_2_environment),
-		cmocka_unit_test(test_3_descriptors),
-		cmocka_unit_test(test_4_buffers),
-		cmocka_unit_test(test_5_exec_failures),
-		cmocka_unit_test(test_6_result),
-		cmocka_unit_test(test_7_timeout),
-		cmocka_unit_test(test_8_many_event_loop),
-		cmocka_unit_test(test_9_attributes_daemon),
-		cmocka_unit_test(test_10_signals_reset),
-		cmocka_unit_test(test_leftovers),
-		cmocka_unit_test(test_reap_orphans),
-		cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_1_argv_exact),      cmocka_unit_test(test_2_environment),
+	    cmocka_unit_test(test_3_descriptors),     cmocka_unit_test(test_3_close_fallback),
+	    cmocka_unit_test(test_4_buffers),	      cmocka_unit_test(test_5_exec_failures),
+	    cmocka_unit_test(test_6_result),	      cmocka_unit_test(test_7_timeout),
+	    cmocka_unit_test(test_8_many_event_loop), cmocka_unit_test(test_9_attributes_daemon),
+	    cmocka_unit_test(test_10_signals_reset),  cmocka_unit_test(test_leftovers),
+	    cmocka_unit_test(test_reap_orphans),      cmocka_unit_test(test_user),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
