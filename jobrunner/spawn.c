@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,7 +59,7 @@ extern char **environ;
 #define JR_DRAIN_MS 1000        /* pipe draining allowed after a kill */
 #define JR_RECHECK_MS 20        /* re-scan while waiting for a group to empty */
 #define JR_NOPIDFD_POLL_MS 10   /* waitpid polling without pidfd */
-#define JR_CHILD_STACK (64 * 1024)
+#define JR_CHILD_STACK (32 * 1024)
 #define JR_PIPE_SIZE (1024 * 1024)
 
 enum io_kind { IO_NULL, IO_FD, IO_FILE, IO_BUFFER };
@@ -132,15 +133,19 @@ struct jr_cmd {
  * jr_spawn_reap_orphans never steals their exit status. */
 static struct jr_cmd **live;
 static size_t nlive, live_alloc;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void live_add(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	jr_xgrow((void **)&live, &live_alloc, nlive + 1, sizeof(*live));
 	live[nlive++] = cmd;
+	pthread_mutex_unlock(&live_lock);
 }
 
 static void live_del(struct jr_cmd *cmd)
 {
+	pthread_mutex_lock(&live_lock);
 	for (size_t i = 0; i < nlive; i++) {
 		if (live[i] == cmd) {
 			live[i] = live[--nlive];
@@ -152,6 +157,7 @@ static void live_del(struct jr_cmd *cmd)
 		live = NULL;
 		live_alloc = 0;
 	}
+	pthread_mutex_unlock(&live_lock);
 }
 
 const char *jr_kill_reason_name(enum jr_kill_reason r)
@@ -1010,7 +1016,10 @@ static int read_reports(struct jr_cmd *cmd, struct prep *p, pid_t *daemon_pid)
 static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
 {
 	struct jr_child_plan plan;
-	char *stack = NULL;
+	/* The child's stack lives in this frame, as in musl's posix_spawn: we
+	 * are suspended until the child execs or exits (CLONE_VFORK), and these
+	 * pages are already mapped, so the child takes no page faults. */
+	char stack[JR_CHILD_STACK] __attribute__((aligned(64)));
 	bool fork_model = JR_SPAWN_ASAN || cmd->daemonize;
 	int rc;
 
@@ -1046,15 +1055,12 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 		if (cmd->pid == 0)
 			jr_spawn_child(&plan);
 	} else {
-		stack = jr_xmalloc(JR_CHILD_STACK);
-		cmd->pid = clone(jr_spawn_child_entry,
-				 (void *)(((uintptr_t)stack + JR_CHILD_STACK) & ~(uintptr_t)15),
+		cmd->pid = clone(jr_spawn_child_entry, stack + sizeof(stack),
 				 CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
 	}
 	rc = cmd->pid < 0 ? -1 : 0;
 	if (rc)
 		cmd_fail(cmd, errno, "%s", fork_model ? "fork" : "clone");
-	free(stack);
 	close(p->report[1]);
 	p->report[1] = -1;
 	if (rc)
@@ -1693,10 +1699,12 @@ int jr_spawn_reap_orphans(void)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			break;
+		pthread_mutex_lock(&live_lock);
 		for (size_t i = 0; i < nlive; i++) {
 			if (live[i]->pid == si.si_pid)
 				owner = live[i];
 		}
+		pthread_mutex_unlock(&live_lock);
 		if (owner) {
 			/* Reaped on the command's behalf: its status is kept
 			 * for it, so nothing is stolen. */

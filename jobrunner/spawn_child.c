@@ -83,7 +83,7 @@ struct jr_dirent64 {
 };
 
 /* The fallback: list /proc/self/fd into a stack buffer with getdents64. */
-static int close_by_scan(const int *keep, int nkeep, int except)
+int jr_spawn_close_others_scan(const int *keep, int nkeep, int except)
 {
 	char buf[2048] __attribute__((aligned(8)));
 	int dfd, ret = 0;
@@ -152,7 +152,7 @@ int jr_spawn_close_others(const int *keep, int nkeep, int except)
 fallback:
 	if (errno != ENOSYS && errno != EINVAL)
 		return -errno;
-	return close_by_scan(keep, nkeep, except);
+	return jr_spawn_close_others_scan(keep, nkeep, except);
 }
 
 static void reset_signals(void)

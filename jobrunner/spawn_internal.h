@@ -85,5 +85,7 @@ int jr_spawn_child_entry(void *arg);
  * buffer otherwise; never loops up to the descriptor limit. except is one
  * more descriptor to keep open (or -1). Async-signal-safe; 0 or -errno. */
 int jr_spawn_close_others(const int *keep, int nkeep, int except);
+/* The fallback alone (exported for its test). */
+int jr_spawn_close_others_scan(const int *keep, int nkeep, int except);
 
 #endif

@@ -4,6 +4,8 @@
 #   CLI tests:  tests/cli/test_*.sh (TAP output, see tests/cli/lib.sh)
 # A test binary or script that dies without reporting counts as one failure.
 # TESTS=pattern restricts to files whose name contains pattern.
+# VALGRIND=1 runs each unit test binary under valgrind (errors and definite
+# leaks fail the binary).
 set -u
 O=${O:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +47,12 @@ for t in "$O"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
 	[ -n "${TESTS:-}" ] && [[ $n != *"$TESTS"* ]] && continue
-	run_one "unit/$n" "$logdir/$n.log" "$t"
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		run_one "unit/$n" "$logdir/$n.log" valgrind --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite --trace-children=no -q "$t"
+	else
+		run_one "unit/$n" "$logdir/$n.log" "$t"
+	fi
 done
 for t in tests/cli/test_*.sh; do
 	[ -e "$t" ] || continue

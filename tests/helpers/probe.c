@@ -15,6 +15,9 @@
  *                             too, print their pids and sleep forever
  *   probe leftover N [stubborn]  fork N children that sleep 60 s (ignoring
  *                             SIGTERM when stubborn), print pids, exit 0
+ *   probe escape            fork a child that leaves for its own session and
+ *                             sleeps 30 s holding stdout; print its pid, then
+ *                             sleep until killed
  *   probe daemon FILE         write getpid() to FILE, then sleep 30 s
  *   probe cat                 copy stdin to stdout
  */
@@ -322,6 +325,20 @@ int main(int argc, char **argv)
 		return forkers((int)n, 1, 1);
 	if (!strcmp(mode, "leftover"))
 		return forkers((int)n, argc > 3 && !strcmp(argv[3], "stubborn"), 0);
+	if (!strcmp(mode, "escape")) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			setsid();
+			for (int s = 0; s < 300; s++)
+				sleep_ms(100);
+			_exit(0);
+		}
+		printf("%d\n", (int)pid);
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(mode, "daemon")) {
 		FILE *f = fopen(argv[2], "w");
 
