@@ -198,6 +198,13 @@ static void test_inih_quirks(void **state)
 	assert_string_equal(cfg.slurm_partition, "a;b");
 	jr_config_release(&cfg);
 
+	/* the example of jobrunner.ini(5) */
+	load_ok(&cfg, "[local]\ntags = gpu,\n    ssd       ; fast disk\n    rack:b4\n");
+	assert_int_equal(cfg.nlocal_tags, 3);
+	assert_string_equal(cfg.local_tags[1], "ssd");
+	assert_string_equal(cfg.local_tags[2], "rack:b4");
+	jr_config_release(&cfg);
+
 	/* A value may be empty for lists. */
 	load_ok(&cfg, "[local]\ntags =\n");
 	assert_int_equal(cfg.nlocal_tags, 0);
