@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1432,6 +1433,58 @@ static int scan_group(pid_t id, pid_t *out, int max)
 	return n;
 }
 
+/* Whether /proc/self/task/TID/children lists a child that is not the main
+ * process of a live command: 1 yes, 0 no, -1 cannot tell. */
+static int untracked_children(void)
+{
+	char path[64], buf[4096], *p, *end;
+	ssize_t len;
+	int fd, found = 0;
+
+	/* Children of every thread count; jobrunner has one thread, so that of
+	 * the process is enough (a threaded caller gets the scan). */
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1; /* kernel without CONFIG_PROC_CHILDREN */
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0 || len == (ssize_t)sizeof(buf) - 1)
+		return -1;
+	buf[len] = '\0';
+	pthread_mutex_lock(&live_lock);
+	for (p = buf; *p && !found; p = end) {
+		long pid = strtol(p, &end, 10);
+		size_t i;
+
+		if (end == p)
+			break;
+		found = 1;
+		for (i = 0; i < nlive; i++)
+			if (live[i]->pid == (pid_t)pid)
+				found = 0;
+	}
+	pthread_mutex_unlock(&live_lock);
+	return found;
+}
+
+/* Whether anything can be left of cmd, decided cheaply: scanning /proc
+ * costs a few milliseconds per command on a busy host, and most commands
+ * leave nothing. Something is left when its process group is not empty;
+ * or, outside the group but in its session, only a process whose chain of
+ * parents ended at the exited main process, which (when jobrunner is a child
+ * subreaper, as the scheduler makes it) re-parented that chain to us. */
+static bool maybe_leftovers(const struct jr_cmd *cmd)
+{
+	int sub = 0;
+
+	if (kill(-cmd->pid, 0) == 0 || errno != ESRCH)
+		return true;
+	if (prctl(PR_GET_CHILD_SUBREAPER, &sub) < 0 || !sub)
+		return true;
+	return untracked_children() != 0;
+}
+
 #define JR_MAX_LEFTOVERS 4096
 
 static void handle_leftovers(struct jr_cmd *cmd, int64_t now)
@@ -1441,6 +1494,11 @@ static void handle_leftovers(struct jr_cmd *cmd, int64_t now)
 
 	if (!cmd->kill_leftovers || cmd->leftover_state == 2)
 		return;
+	if (cmd->leftover_state == 0 && !maybe_leftovers(cmd)) {
+		cmd->res.leftovers = 0;
+		cmd->leftover_state = 2;
+		return;
+	}
 	pids = jr_xmalloc(JR_MAX_LEFTOVERS * sizeof(*pids));
 	n = scan_group(cmd->pid, pids, JR_MAX_LEFTOVERS);
 	if (n > JR_MAX_LEFTOVERS)

@@ -127,6 +127,17 @@ equals "leftovers counted" "$(q "select leftovers from runs where job='leaves-ch
 contains "leftover signal recorded" <(q "select group_concat(reason) from run_signals s join runs r on r.id = s.run_id where r.job='leaves-child'") "leftover"
 check "the leftover is gone" bash -c '! pgrep -f "sleep 6[1]" >/dev/null'
 
+# A process that left the job's process group but not its session is found
+# too (through jobrunner being the child subreaper it re-parents to).
+job leftover2.yaml <<'EOF2'
+name: leaves-group
+shell: 'python3 -c "import os, time; os.setpgid(0, 0); time.sleep(59)" & sleep 0.5; echo started'
+kill_grace: 500ms
+EOF2
+expect_exit 0 "a job leaving a process in another group of its session" jr run leaves-group
+equals "that leftover is counted" "$(q "select leftovers from runs where job='leaves-group'")" 1
+check "and gone" bash -c '! pgrep -f "time.sleep\(5[9]\)" >/dev/null'
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:
