@@ -15,6 +15,8 @@ static const struct jr_cli_command commands[] = {
 	/* running jobs (cli_run.c) */
 	{ "run", jr_cli_run, "run [JOB...] [-t TAG] [-j N] [--dry-run]",
 	  "run jobs (all, the named ones, or those tagged TAG) and what they need" },
+	{ "tick", jr_cli_tick, "tick [-j N] [--dry-run]",
+	  "run the jobs whose schedule came due (for: * * * * * jobrunner tick)" },
 	{ "plan", jr_cli_plan, "plan [JOB...] [-t TAG] [--json]",
 	  "show the backend and machine each job would get, and why not the others" },
 	/* job files (cli_validate.c) */

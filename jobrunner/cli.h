@@ -40,7 +40,7 @@ int jr_cli_main(int argc, char **argv);
 
 /* The subcommands, each in its own file. */
 /* cli_run.c */
-jr_cli_fn jr_cli_run, jr_cli_plan;
+jr_cli_fn jr_cli_run, jr_cli_plan, jr_cli_tick;
 /* cli_validate.c */
 jr_cli_fn jr_cli_validate, jr_cli_list;
 /* cli_history.c */

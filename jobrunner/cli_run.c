@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -247,6 +248,163 @@ int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
 	}
 	jr_sched_summary_release(&sum);
 out:
+	free(jobs);
+	jr_cli_ctx_release(&ctx);
+	return rc;
+}
+
+/* Boot time (seconds since the epoch) from /proc/stat, or 0. */
+static time_t boot_time(void)
+{
+	char line[256];
+	long long bt = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &bt) == 1)
+			break;
+	fclose(f);
+	return (time_t)bt;
+}
+
+/* Whether a job with a schedule is due at now (a minute boundary), given the
+ * last tick that considered it (0: never). A job never ticked before counts
+ * from the previous minute, so that `* * * * *` runs on the first tick but a
+ * daily job added at noon does not run for the midnight it missed. Missed
+ * ticks run a job once, not once per missed time. */
+static bool job_due(const struct jr_job *job, time_t last, time_t now, time_t booted)
+{
+	time_t next;
+
+	if (job->cron.reboot)
+		return last < booted || last == 0;
+	if (last == 0)
+		last = now - 60;
+	next = jr_cron_next(&job->cron, last);
+	return next >= 0 && next <= now;
+}
+
+int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_sched_summary sum;
+	struct jr_sched_opts so;
+	struct jr_cli_ctx ctx;
+	struct jr_job **due = NULL, **jobs = NULL;
+	char **names = NULL;
+	size_t i, ndue = 0, n = 0;
+	bool dry = false, tty = isatty(2);
+	time_t now, booted;
+	int64_t par = 0;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "j:nh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			if (jr_parse_i64(optarg, 1, 1024, &par) < 0) {
+				jr_cli_error("-j: expected a number of jobs from 1 to 1024, got '%s'",
+					     optarg);
+				return JR_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, "tick");
+			printf("\nRuns the jobs whose `schedule` has come due since the last tick, with\n"
+			       "the jobs they need; meant for a crontab line `* * * * * jobrunner tick`.\n"
+			       "A job missed by several ticks runs once; a job never ticked before counts\n"
+			       "from the previous minute; @reboot jobs run on the first tick after a boot.\n"
+			       "  -j, --jobs N    run up to N jobs at once\n"
+			       "  -n, --dry-run   print the jobs that are due, run nothing, record nothing\n"
+			       "Silent unless something failed; exit status as for run.\n");
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage("tick");
+		}
+	}
+	if (optind < argc)
+		return jr_cli_bad_usage("tick");
+	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST | JR_NEED_STORE, &ctx);
+	if (rc != JR_EXIT_OK)
+		goto out;
+	now = time(NULL);
+	now -= now % 60;
+	booted = boot_time();
+	due = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*due));
+	for (i = 0; i < ctx.jobs.n; i++) {
+		struct jr_job *job = ctx.jobs.jobs[i];
+		int64_t last_ms = 0;
+		int r;
+
+		if (!job->schedule)
+			continue;
+		r = jr_store_schedule_get(ctx.st, job->name, &last_ms, &err);
+		if (r < 0) {
+			jr_cli_error("%s", err.msg);
+			rc = JR_EXIT_USAGE;
+			goto out;
+		}
+		if (job_due(job, r == 1 ? 0 : (time_t)(last_ms / 1000), now, booted))
+			due[ndue++] = job;
+		else if (r == 1 && !dry &&
+			 jr_store_schedule_set(ctx.st, job->name, (int64_t)now * 1000, NULL, &err) < 0) {
+			jr_cli_error("%s", err.msg);
+			rc = JR_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (dry) {
+		for (i = 0; i < ndue; i++)
+			printf("%s\t%s\n", due[i]->name, due[i]->schedule);
+		goto out;
+	}
+	if (!ndue)
+		goto out;
+	/* Mark them ticked before running: a tick that crashes or overlaps
+	 * the next must not run them again for the same time. */
+	for (i = 0; i < ndue; i++)
+		if (jr_store_schedule_set(ctx.st, due[i]->name, (int64_t)now * 1000, NULL, &err) < 0) {
+			jr_cli_error("%s", err.msg);
+			rc = JR_EXIT_USAGE;
+			goto out;
+		}
+	names = jr_xmalloc(ndue * sizeof(*names));
+	for (i = 0; i < ndue; i++)
+		names[i] = due[i]->name;
+	if (jr_sched_select(&ctx.jobs, names, ndue, NULL, &jobs, &n, &err) < 0) {
+		jr_cli_error("%s", err.msg);
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	jr_sched_order(jobs, n);
+	memset(&so, 0, sizeof(so));
+	so.parallel = par ? (int)par : ctx.cfg.parallel;
+	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
+	so.argc = cli->argc;
+	so.argv = cli->argv;
+	if (jr_sched_run(&ctx.cfg, &ctx.host, ctx.st, jobs, n, &so, &sum, &err) < 0) {
+		print_summary(&sum, tty);
+		jr_cli_error("%s", err.msg);
+		rc = sum.interrupted ? 128 + sum.interrupted : JR_EXIT_USAGE;
+	} else {
+		print_summary(&sum, tty);
+		rc = sum.interrupted ? 128 + sum.interrupted
+		     : sum.units_failed ? JR_EXIT_FAILED : JR_EXIT_OK;
+	}
+	jr_sched_summary_release(&sum);
+out:
+	free(names);
+	free(due);
 	free(jobs);
 	jr_cli_ctx_release(&ctx);
 	return rc;

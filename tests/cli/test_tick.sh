@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# jobrunner tick: runs what came due since the last tick, once; silent.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+job t.yaml <<'EOF2'
+jobs:
+  - name: every-minute
+    schedule: "* * * * *"
+    command: ["true"]
+  - name: hourly
+    schedule: "0 * * * *"
+    command: ["true"]
+  - name: at-boot
+    schedule: "@reboot"
+    command: ["true"]
+  - name: unscheduled
+    command: ["true"]
+  - name: prep
+    command: ["true"]
+  - name: daily-with-need
+    schedule: "@daily"
+    needs: [prep]
+    command: ["true"]
+EOF2
+expect_exit 0 "tick --dry-run" jr tick --dry-run
+contains "an every-minute job is due on the first tick" "$T/out" "every-minute"
+contains "an @reboot job is due on the first tick" "$T/out" "at-boot"
+lacks "an unscheduled job never is" "$T/out" "unscheduled"
+check "dry run records nothing" test ! -e "$DB" -o "$(q "select count(*) from runs")" = 0
+
+expect_exit 0 "tick runs what is due" jr tick
+equals "tick is silent when all succeeded" "$(cat "$T/out" "$T/err")" ""
+equals "every-minute ran once" "$(q "select count(*) from runs where job='every-minute'")" 1
+equals "at-boot ran once" "$(q "select count(*) from runs where job='at-boot'")" 1
+equals "unscheduled did not run" "$(q "select count(*) from runs where job='unscheduled'")" 0
+equals "the schedule table records the tick" "$(q "select count(*) from schedule where job='every-minute'")" 1
+
+expect_exit 0 "a second tick in the same minute" jr tick
+equals "runs nothing again" "$(q "select count(*) from runs where job in ('every-minute', 'at-boot')")" 2
+
+# Pretend the last tick was two hours ago: the hourly and the every-minute
+# job are due once each (missed ticks are not replayed); at-boot is not
+# (this boot was ticked).
+q "update schedule set last_tick_ms = last_tick_ms - 7200 * 1000 where job in ('hourly', 'every-minute')"
+jr tick >/dev/null 2>&1
+equals "a missed hourly job runs once" "$(q "select count(*) from runs where job='hourly'")" 1
+equals "every-minute runs once more, not 120 times" "$(q "select count(*) from runs where job='every-minute'")" 2
+equals "at-boot does not run again in the same boot" "$(q "select count(*) from runs where job='at-boot'")" 1
+
+# Ticked before this boot: @reboot runs again.
+q "update schedule set last_tick_ms = 1000 where job = 'at-boot'"
+jr tick >/dev/null 2>&1
+equals "at-boot runs after a reboot" "$(q "select count(*) from runs where job='at-boot'")" 2
+
+# A due job brings what it needs.
+q "update schedule set last_tick_ms = last_tick_ms - 2 * 86400 * 1000 where job = 'daily-with-need'"
+jr tick >/dev/null 2>&1
+equals "the daily job ran" "$(q "select count(*) from runs where job='daily-with-need'")" 1
+equals "with its need first" "$(q "select group_concat(job) from (select job from runs where job in ('prep', 'daily-with-need') order by id)")" "prep,daily-with-need"
+
+job f.yaml <<'EOF2'
+name: failing-cron
+schedule: "* * * * *"
+command: ["false"]
+EOF2
+expect_exit 1 "a failing scheduled job makes tick exit 1" jr tick
+contains "and print a summary" "$T/err" "failing-cron"
+expect_exit 2 "tick takes no job names" jr tick every-minute
+done_testing
