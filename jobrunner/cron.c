@@ -237,6 +237,9 @@ time_t jr_cron_next(const struct jr_cron *c, time_t t)
 
 	if (c->reboot || !c->minute || !c->hour || !c->dom || !c->month || !c->dow)
 		return -1;
+	/* Years 1970..9999 only: keeps the arithmetic below far from overflow. */
+	if (t < 0 || t > (time_t)253402300799LL)
+		return -1;
 	start = t - ((t % 60 + 60) % 60) + 60;
 	localtime_r(&start, &tm);
 	limit_year = tm.tm_year + 9; /* Feb 29 on a given weekday recurs within 28 years; 9 covers leap days */

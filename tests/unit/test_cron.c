@@ -185,6 +185,9 @@ static void test_next(void **state)
 	next_is("@yearly", mon, utc(2025, 1, 1, 0, 0));
 	next_is("@hourly", mon + 1, mon + 3600);
 	next_is("59 23 * * *", mon, utc(2024, 1, 1, 23, 59));
+	/* Out of the supported range: no answer rather than overflow. */
+	next_is("* * * * *", (time_t)INT64_MAX, -1);
+	next_is("* * * * *", -1, -1);
 }
 
 static void test_next_dst(void **state)
