@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jr_jobset set = { 0 };
-	struct jr_diags diags = { 0 };
+	struct jr_jobset set = {0};
+	struct jr_diags diags = {0};
 
 	jr_jobset_load_buffer(&set, "fuzz.yaml", (const char *)data, size, "/jobs", &diags);
 	jr_jobset_check(&set, &diags);

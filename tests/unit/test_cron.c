@@ -127,7 +127,7 @@ static void test_parse_errors(void **state)
 
 static time_t utc(int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -223,9 +223,9 @@ static void test_next_dst(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_parse_at_forms),
-		cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next),
-		cmocka_unit_test(test_next_dst),
+	    cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_parse_at_forms),
+	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_next_dst),
 	};
 
 	setenv("TZ", "UTC", 1);
