@@ -702,6 +702,47 @@ static void test_good_files(void **state)
 	assert_true(f->set.n >= 5);
 }
 
+/* The examples of jobrunner.yaml(5) (the .EX blocks after .SH EXAMPLES)
+ * are valid job files. */
+static void test_man_examples(void **state)
+{
+	struct fixture *f = *state;
+	struct jr_buf man = JR_BUF_INIT, ex = JR_BUF_INIT;
+	struct jr_err err = JR_ERR_INIT;
+	const char *p, *end;
+	int fd, nex = 0;
+
+	jr_buf_init(&man);
+	jr_buf_init(&ex);
+	fd = open("man/jobrunner.yaml.5", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(jr_read_all(fd, 1 << 20, &man, &err), 0);
+	close(fd);
+	p = strstr(man.buf, "\n.SH EXAMPLES\n");
+	assert_non_null(p);
+	while ((p = strstr(p, "\n.EX\n"))) {
+		p += 5;
+		end = strstr(p, "\n.EE\n");
+		assert_non_null(end);
+		jr_buf_reset(&ex);
+		for (; p <= end; p++) {
+			if (p[0] == '\\' && p[1] == '-') /* roff's \- is a plain '-' */
+				p++;
+			jr_buf_addch(&ex, *p);
+		}
+		reset(f);
+		if (jr_jobset_load_buffer(&f->set, "man-example", ex.buf, ex.len, "/j", &f->d) != 0) {
+			dump(f);
+			fail_msg("man page example %d does not load:\n%s", nex + 1, ex.buf);
+		}
+		assert_int_equal(f->set.n, 1);
+		nex++;
+	}
+	assert_int_equal(nex, 2);
+	jr_buf_release(&man);
+	jr_buf_release(&ex);
+}
+
 static void test_dir_and_trust(void **state)
 {
 	struct fixture *f = *state;
@@ -921,6 +962,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_man_examples, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dir_and_trust, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
