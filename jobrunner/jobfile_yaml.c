@@ -206,6 +206,7 @@ struct ytree_state {
 	int depth;
 	size_t nodes;
 	int ndocs;
+	int nerrs;
 	bool failed; /* stop building: a fatal error was reported */
 	bool bad;    /* some error was reported */
 };
@@ -237,6 +238,18 @@ static void attach(struct ytree_state *st, struct jr_ynode *n)
 	p->kid[p->n++] = n;
 }
 
+/* Counts a non-fatal error; past a bound, parsing stops (bounded output for
+ * a file made of thousands of anchors). */
+static void count_error(struct ytree_state *st, const yaml_mark_t *m)
+{
+	st->bad = true;
+	if (++st->nerrs == JR_YAML_MAX_ERRORS) {
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "too many errors; stopped reading this file");
+		st->failed = true;
+	}
+}
+
 static void refuse_anchor(struct ytree_state *st, const yaml_char_t *anchor, const yaml_mark_t *m)
 {
 	if (!anchor)
@@ -245,7 +258,7 @@ static void refuse_anchor(struct ytree_state *st, const yaml_char_t *anchor, con
 		     "YAML anchor '&%.60s' is not supported: anchors and aliases are refused in "
 		     "job files (write the value out)",
 		     (const char *)anchor);
-	st->bad = true;
+	count_error(st, m);
 }
 
 static bool is_null_plain(const char *s, size_t len)
@@ -287,7 +300,7 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 			jr_diags_add(st->d, st->file, n->line, n->col,
 				     "string contains a NUL character ('\\0'), which no job "
 				     "setting can hold");
-			st->bad = true;
+			count_error(st, m);
 		}
 		attach(st, n);
 		break;
@@ -296,7 +309,7 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 			     "YAML alias '*%.60s' is not supported: anchors and aliases are "
 			     "refused in job files (write the value out)",
 			     (const char *)ev->data.alias.anchor);
-		st->bad = true;
+		count_error(st, m);
 		n = new_node(st, JR_YNODE_SCALAR, m);
 		n->s = jr_xstrdup("");
 		n->is_null = true;

@@ -534,6 +534,14 @@ static void test_yaml_abuse(void **state)
 			 -1);
 	assert_diag(f, 1, "anchor '&a' is not supported");
 	assert_diag(f, 2, "alias '*a' is not supported");
+	/* Thousands of anchors: the messages stop at a bound. */
+	jr_buf_reset(&b);
+	for (i = 0; i < 5000; i++)
+		jr_buf_addf(&b, "k%zu: &a%zu [*a%zu]\n", i, i, i);
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), -1);
+	assert_true(f->d.n <= 101);
+	assert_diag(f, 0, "too many errors; stopped reading this file");
 	/* Self-referencing alias (libyaml's document API would build a cycle). */
 	assert_int_equal(load(f, "name: &x [*x]\ncommand: [x]\n"), -1);
 	assert_diag(f, 1, "alias '*x'");
