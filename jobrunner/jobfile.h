@@ -197,7 +197,8 @@ void jr_job_free(struct jr_job *job);
 /* Returns a copy of text (caller frees) in which every secret value is
  * replaced by "***": the env.set values of names listed in env.secret, and
  * each non-empty string of extra_values (NULL-terminated, may be NULL; for
- * secrets inherited from the environment). Longer values are replaced first. */
+ * secrets inherited from the environment). Longer values are replaced first;
+ * job may be NULL (only extra_values then). Never returns NULL. */
 char *jr_job_redact_dup(const struct jr_job *job, const char *text,
 			const char *const *extra_values);
 
