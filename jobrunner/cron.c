@@ -13,16 +13,14 @@ struct cron_field {
 	const char *const *names; /* names for min.., or NULL */
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun",
-					   "jul", "aug", "sep", "oct", "nov", "dec", NULL };
-static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+					  "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static const struct cron_field fields[5] = {
-	{ "minute", 0, 59, NULL },
-	{ "hour", 0, 23, NULL },
-	{ "day-of-month", 1, 31, NULL },
-	{ "month", 1, 12, month_names },
-	{ "day-of-week", 0, 7, dow_names },
+    {"minute", 0, 59, NULL},	      {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},    {"month", 1, 12, month_names},
+    {"day-of-week", 0, 7, dow_names},
 };
 
 /* Parses one number or name at *p (advancing it). Returns 0 or -1 (message in errbuf). */
@@ -58,11 +56,13 @@ static int parse_value(const struct cron_field *f, const char **p, int *out, cha
 				return 0;
 			}
 		}
-		snprintf(errbuf, errlen, "%s: expected a number %d-%d or a name (%s-%s), got '%.20s'",
-			 f->name, f->min, f->max, f->names[0], f->names[f == &fields[3] ? 11 : 6], s);
+		snprintf(errbuf, errlen,
+			 "%s: expected a number %d-%d or a name (%s-%s), got '%.20s'", f->name,
+			 f->min, f->max, f->names[0], f->names[f == &fields[3] ? 11 : 6], s);
 		return -1;
 	}
-	snprintf(errbuf, errlen, "%s: expected a number %d-%d, '*', a range a-b, a list or a step /n; got '%.20s'",
+	snprintf(errbuf, errlen,
+		 "%s: expected a number %d-%d, '*', a range a-b, a list or a step /n; got '%.20s'",
 		 f->name, f->min, f->max, s);
 	return -1;
 }
@@ -93,8 +93,8 @@ static int parse_field(const struct cron_field *f, const char *s, uint64_t *bits
 				if (f->max == 7 && hi == 0 && lo > 0)
 					hi = 7; /* "sat-sun": Sunday as 7 */
 				if (hi < lo) {
-					snprintf(errbuf, errlen, "%s: range %d-%d is backwards", f->name,
-						 lo, hi);
+					snprintf(errbuf, errlen, "%s: range %d-%d is backwards",
+						 f->name, lo, hi);
 					return -1;
 				}
 			} else if (*p == '/') {
@@ -110,7 +110,8 @@ static int parse_field(const struct cron_field *f, const char *s, uint64_t *bits
 
 			p++;
 			if (*p < '0' || *p > '9') {
-				snprintf(errbuf, errlen, "%s: expected a step number after '/'", f->name);
+				snprintf(errbuf, errlen, "%s: expected a step number after '/'",
+					 f->name);
 				return -1;
 			}
 			while (*p >= '0' && *p <= '9') {
@@ -119,8 +120,8 @@ static int parse_field(const struct cron_field *f, const char *s, uint64_t *bits
 				p++;
 			}
 			if (sv < 1 || sv > f->max) {
-				snprintf(errbuf, errlen, "%s: step %ld is out of range 1-%d", f->name, sv,
-					 f->max);
+				snprintf(errbuf, errlen, "%s: step %ld is out of range 1-%d",
+					 f->name, sv, f->max);
 				return -1;
 			}
 			step = (int)sv;
@@ -142,9 +143,13 @@ static int parse_field(const struct cron_field *f, const char *s, uint64_t *bits
 static const struct {
 	const char *name, *expr;
 } at_forms[] = {
-	{ "@yearly", "0 0 1 1 *" },  { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
-	{ "@weekly", "0 0 * * 0" },  { "@daily", "0 0 * * *" },    { "@midnight", "0 0 * * *" },
-	{ "@hourly", "0 * * * *" },
+	{"@yearly", "0 0 1 1 *"},
+	{"@annually", "0 0 1 1 *"},
+	{"@monthly", "0 0 1 * *"},
+	{"@weekly", "0 0 * * 0"},
+	{"@daily", "0 0 * * *"},
+	{"@midnight", "0 0 * * *"},
+	{"@hourly", "0 * * * *"},
 };
 
 int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t errlen)
@@ -168,7 +173,8 @@ int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t er
 			if (strcmp(expr, at_forms[i].name) == 0)
 				return jr_cron_parse(at_forms[i].expr, out, errbuf, errlen);
 		snprintf(errbuf, errlen,
-			 "unknown '%.40s': expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @reboot",
+			 "unknown '%.40s': expected @yearly, @annually, @monthly, @weekly, @daily, "
+			 "@midnight, @hourly or @reboot",
 			 expr);
 		return -1;
 	}
@@ -191,7 +197,8 @@ int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t er
 	}
 	if (nf != 5) {
 		snprintf(errbuf, errlen,
-			 "expected 5 fields (minute hour day-of-month month day-of-week) or an @-form like @daily, got %s%zu",
+			 "expected 5 fields (minute hour day-of-month month day-of-week) or an "
+			 "@-form like @daily, got %s%zu",
 			 nf > 5 ? "more than " : "", nf > 5 ? (size_t)5 : nf);
 		return -1;
 	}
@@ -237,9 +244,13 @@ time_t jr_cron_next(const struct jr_cron *c, time_t t)
 
 	if (c->reboot || !c->minute || !c->hour || !c->dom || !c->month || !c->dow)
 		return -1;
+	/* Years 1970..9999 only: keeps the arithmetic below far from overflow. */
+	if (t < 0 || t > (time_t)253402300799LL)
+		return -1;
 	start = t - ((t % 60 + 60) % 60) + 60;
 	localtime_r(&start, &tm);
-	limit_year = tm.tm_year + 9; /* Feb 29 on a given weekday recurs within 28 years; 9 covers leap days */
+	limit_year = tm.tm_year +
+		     9; /* Feb 29 on a given weekday recurs within 28 years; 9 covers leap days */
 	cur = start;
 	for (iter = 0; iter < 2000000; iter++) {
 		if (tm.tm_year > limit_year)

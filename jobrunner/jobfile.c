@@ -20,10 +20,10 @@
 
 #include "banned.h"
 
-const char *const jr_known_backends[] = { "local", "container", "slurm", "none", NULL };
+const char *const jr_known_backends[] = {"local", "container", "slurm", "none", NULL};
 
-static const char *const common_env[] = { "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "TZ",
-					  NULL };
+static const char *const common_env[] = {"PATH", "HOME", "USER", "LOGNAME",
+					 "TMPDIR", "LANG", "TZ", NULL};
 
 #define JR_MAX_FILE_ERRORS 100 /* reported per file; the rest are counted */
 
@@ -165,11 +165,11 @@ static void err_unknown(struct ctx *c, const struct jr_ynode *key, const char *w
 	for (i = 0; known[i]; i++)
 		jr_buf_addf(&b, "%s%s", i ? ", " : "", known[i]);
 	if (hint)
-		err_at(c, key, "unknown key '%s' in %s; did you mean '%s'?", shown(key, sb, sizeof(sb)),
-		       what, hint);
+		err_at(c, key, "unknown key '%s' in %s; did you mean '%s'?",
+		       shown(key, sb, sizeof(sb)), what, hint);
 	else
-		err_at(c, key, "unknown key '%s' in %s (expected one of: %s)", shown(key, sb, sizeof(sb)),
-		       what, b.buf);
+		err_at(c, key, "unknown key '%s' in %s (expected one of: %s)",
+		       shown(key, sb, sizeof(sb)), what, b.buf);
 	jr_buf_release(&b);
 }
 
@@ -282,8 +282,12 @@ static char *get_str(struct ctx *c, const struct jr_ynode *n, const char *key)
 
 static bool get_bool(struct ctx *c, const struct jr_ynode *n, const char *key, bool *out)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL };
+	/* clang-format off */
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+					  "on", "On", "ON", NULL};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO",
+					 "off", "Off", "OFF", NULL};
+	/* clang-format on */
 	size_t i;
 	char sb[80];
 
@@ -328,7 +332,8 @@ static bool get_duration(struct ctx *c, const struct jr_ynode *n, const char *ke
 	if (!want_kind(c, n, JR_YNODE_SCALAR, key, "a duration (90, 90s, 15m, 2h, 1d, 1h30m)"))
 		return false;
 	if (jr_parse_duration_ms(n->s, out) < 0) {
-		err_at(c, n, "%s: expected a duration like 90, 90s, 15m, 2h, 1d or 1h30m, got '%s'%s",
+		err_at(c, n,
+		       "%s: expected a duration like 90, 90s, 15m, 2h, 1d or 1h30m, got '%s'%s",
 		       key, shown(n, sb, sizeof(sb)), errno == ERANGE ? " (too large)" : "");
 		return false;
 	}
@@ -435,7 +440,8 @@ static void get_strv(struct ctx *c, const struct jr_ynode *n, const char *key, s
 			continue;
 		}
 		if (first[i] != SIZE_MAX) {
-			err_at(c, it, "%s[%zu]: '%s' is listed twice", key, i, shown(it, sb, sizeof(sb)));
+			err_at(c, it, "%s[%zu]: '%s' is listed twice", key, i,
+			       shown(it, sb, sizeof(sb)));
 			continue;
 		}
 		strv_push(out, it->s);
@@ -455,7 +461,8 @@ static bool get_argv(struct ctx *c, const struct jr_ynode *n, const char *key, s
 	if (!want_kind(c, n, JR_YNODE_SEQ, key, "a list of strings (an argv)"))
 		return false;
 	if (n->n == 0) {
-		err_at(c, n, "%s: expected a non-empty list of strings (an argv), got an empty list",
+		err_at(c, n,
+		       "%s: expected a non-empty list of strings (an argv), got an empty list",
 		       key);
 		return false;
 	}
@@ -519,8 +526,8 @@ static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, 
 			continue;
 		}
 		if (v->kind != JR_YNODE_SCALAR || v->is_null) {
-			err_at(c, v, "%s.%s: expected a string, got %s", key, shown(k, sb, sizeof(sb)),
-			       kind_str(v));
+			err_at(c, v, "%s.%s: expected a string, got %s", key,
+			       shown(k, sb, sizeof(sb)), kind_str(v));
 			continue;
 		}
 		(*out)[*nout].key = jr_xstrdup(k->s);
@@ -551,8 +558,9 @@ static int enum_of(struct ctx *c, const struct jr_ynode *n, const char *key,
 		err_at(c, n, "%s: expected %s, got %s", key, b.buf, kind_str(n));
 	} else {
 		hint = closest(n->s, names);
-		err_at(c, n, "%s: expected %s, got '%s'%s%s%s", key, b.buf, shown(n, sb, sizeof(sb)),
-		       hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		err_at(c, n, "%s: expected %s, got '%s'%s%s%s", key, b.buf,
+		       shown(n, sb, sizeof(sb)), hint ? "; did you mean '" : "", hint ? hint : "",
+		       hint ? "'?" : "");
 	}
 	jr_buf_release(&b);
 	return -1;
@@ -567,17 +575,16 @@ static void io_release(struct jr_io *io)
 	memset(io, 0, sizeof(*io));
 }
 
-static const char *const stdin_keys[] = { "file", "data", NULL };
-static const char *const stdout_keys[] = { "file", "append", NULL };
+static const char *const stdin_keys[] = {"file", "data", NULL};
+static const char *const stdout_keys[] = {"file", "append", NULL};
 
 static void parse_io(struct ctx *c, const struct jr_ynode *n, const char *key, struct jr_io *io,
 		     int which /* 0 stdin 1 stdout 2 stderr */)
 {
-	static const char *const out_words[] = { "log", "null", "inherit", NULL };
-	static const char *const err_words[] = { "log", "null", "inherit", "stdout", NULL };
-	static const char *const in_words[] = { "null", NULL };
-	static const enum jr_io_kind kinds[] = { JR_IO_LOG, JR_IO_NULL, JR_IO_INHERIT,
-						 JR_IO_STDOUT };
+	static const char *const out_words[] = {"log", "null", "inherit", NULL};
+	static const char *const err_words[] = {"log", "null", "inherit", "stdout", NULL};
+	static const char *const in_words[] = {"null", NULL};
+	static const enum jr_io_kind kinds[] = {JR_IO_LOG, JR_IO_NULL, JR_IO_INHERIT, JR_IO_STDOUT};
 	const struct jr_ynode *f, *v;
 	int i;
 
@@ -620,7 +627,10 @@ static void parse_io(struct ctx *c, const struct jr_ynode *n, const char *key, s
 		err_at(c, n, "%s: missing 'file'%s", key, which == 0 ? " or 'data'" : "");
 		return;
 	}
-	io->path = get_path(c, f, which == 0 ? "stdin.file" : which == 1 ? "stdout.file" : "stderr.file");
+	io->path = get_path(c, f,
+			    which == 0	 ? "stdin.file"
+			    : which == 1 ? "stdout.file"
+					 : "stderr.file");
 	if (!io->path)
 		return;
 	io->kind = JR_IO_FILE;
@@ -630,7 +640,7 @@ static void parse_io(struct ctx *c, const struct jr_ynode *n, const char *key, s
 
 static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "inherit", "set", "secret", NULL };
+	static const char *const keys[] = {"inherit", "set", "secret", NULL};
 	const struct jr_ynode *v;
 
 	if (!want_kind(c, n, JR_YNODE_MAP, "env", "a mapping with inherit, set, secret"))
@@ -642,7 +652,8 @@ static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 		if (v->kind == JR_YNODE_SCALAR && !v->is_null && strcmp(v->s, "all") == 0)
 			job->env_inherit_all = true;
 		else if (v->kind == JR_YNODE_SCALAR)
-			err_at(c, v, "env.inherit: expected a list of variable names or 'all', got %s",
+			err_at(c, v,
+			       "env.inherit: expected a list of variable names or 'all', got %s",
 			       v->is_null ? "nothing (null)" : "a string other than 'all'");
 		else
 			get_strv(c, v, "env.inherit", &job->env_inherit, env_name_valid,
@@ -658,11 +669,11 @@ static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 
 static void parse_fds(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "fd", "file", "mode", NULL };
-	static const char *const modes[] = { "r", "w", "a", "rw", NULL };
-	static const enum jr_fd_mode mode_v[] = { JR_FD_READ, JR_FD_WRITE, JR_FD_APPEND,
-						  JR_FD_READWRITE };
-	bool seen[1025] = { false };
+	static const char *const keys[] = {"fd", "file", "mode", NULL};
+	static const char *const modes[] = {"r", "w", "a", "rw", NULL};
+	static const enum jr_fd_mode mode_v[] = {JR_FD_READ, JR_FD_WRITE, JR_FD_APPEND,
+						 JR_FD_READWRITE};
+	bool seen[1025] = {false};
 	size_t i;
 	char k[64];
 
@@ -671,12 +682,13 @@ static void parse_fds(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 	job->fds = jr_xcalloc(n->n + 1, sizeof(*job->fds));
 	for (i = 0; i < n->n; i++) {
 		const struct jr_ynode *it = n->kid[i], *v;
-		struct jr_fd_spec fs = { -1, NULL, JR_FD_READ };
+		struct jr_fd_spec fs = {-1, NULL, JR_FD_READ};
 		int64_t fd;
 		size_t before = c->nerr;
 
 		snprintf(k, sizeof(k), "fds[%zu]", i);
-		if (!want_kind(c, it, JR_YNODE_MAP, k, "a mapping {fd: N, file: PATH, mode: r|w|a|rw}"))
+		if (!want_kind(c, it, JR_YNODE_MAP, k,
+			       "a mapping {fd: N, file: PATH, mode: r|w|a|rw}"))
 			continue;
 		check_keys(c, it, k, keys);
 		if (!(v = map_get(it, "fd"))) {
@@ -707,7 +719,7 @@ static void parse_fds(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 
 static void parse_retries(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "count", "delay", "backoff", NULL };
+	static const char *const keys[] = {"count", "delay", "backoff", NULL};
 	const struct jr_ynode *v;
 	int64_t count;
 	char sb[80];
@@ -726,8 +738,8 @@ static void parse_retries(struct ctx *c, const struct jr_ynode *n, struct jr_job
 		job->retry.count = (int)count;
 	if ((v = map_get(n, "delay")))
 		get_duration(c, v, "retries.delay", &job->retry.delay_ms);
-	if ((v = map_get(n, "backoff")) && want_kind(c, v, JR_YNODE_SCALAR, "retries.backoff",
-						      "a number from 1 to 100")) {
+	if ((v = map_get(n, "backoff")) &&
+	    want_kind(c, v, JR_YNODE_SCALAR, "retries.backoff", "a number from 1 to 100")) {
 		char *end = NULL;
 		double b;
 
@@ -744,7 +756,7 @@ static void parse_retries(struct ctx *c, const struct jr_ynode *n, struct jr_job
 
 static void parse_limits(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "nofile", "nproc", "cpu", "as", "fsize", "core", NULL };
+	static const char *const keys[] = {"nofile", "nproc", "cpu", "as", "fsize", "core", NULL};
 	size_t i;
 	char k[32], sb[80];
 
@@ -778,7 +790,9 @@ static void parse_limits(struct ctx *c, const struct jr_ynode *n, struct jr_job 
 			break;
 		case JR_LIMIT_CPU:
 			if (jr_parse_duration_ms(v->s, &iv) < 0 || iv % 1000) {
-				err_at(c, v, "%s: expected whole seconds (90, 15m, 1h) or 'unlimited', got '%s'",
+				err_at(c, v,
+				       "%s: expected whole seconds (90, 15m, 1h) or 'unlimited', "
+				       "got '%s'",
 				       k, shown(v, sb, sizeof(sb)));
 				continue;
 			}
@@ -786,7 +800,9 @@ static void parse_limits(struct ctx *c, const struct jr_ynode *n, struct jr_job 
 			break;
 		default:
 			if (jr_parse_size(v->s, &uv) < 0 || uv == UINT64_MAX) {
-				err_at(c, v, "%s: expected a size (512, 64K, 10M, 2G) or 'unlimited', got '%s'",
+				err_at(c, v,
+				       "%s: expected a size (512, 64K, 10M, 2G) or 'unlimited', "
+				       "got '%s'",
 				       k, shown(v, sb, sizeof(sb)));
 				continue;
 			}
@@ -829,7 +845,9 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 	if (!want_kind(c, n, JR_YNODE_SEQ, "targets", "a list of mappings of machine facts"))
 		return;
 	if (n->n == 0) {
-		err_at(c, n, "targets: expected at least one target (leave 'targets' out for any machine)");
+		err_at(
+		    c, n,
+		    "targets: expected at least one target (leave 'targets' out for any machine)");
 		return;
 	}
 	job->targets = jr_xcalloc(n->n, sizeof(*job->targets));
@@ -840,7 +858,9 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 
 		snprintf(k, sizeof(k), "targets[%zu]", i);
 		if (it->kind == JR_YNODE_SCALAR && !it->is_null) {
-			err_at(c, it, "%s: expected a mapping of facts like {arch: x86_64}, got a string", k);
+			err_at(c, it,
+			       "%s: expected a mapping of facts like {arch: x86_64}, got a string",
+			       k);
 			continue;
 		}
 		if (!(it->kind == JR_YNODE_SCALAR && it->is_null) &&
@@ -864,7 +884,8 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 				continue;
 			}
 			if (fv->kind != JR_YNODE_SCALAR || fv->is_null) {
-				err_at(c, fv, "%s.%s: expected a string, got %s", k, fk->s, kind_str(fv));
+				err_at(c, fv, "%s.%s: expected a string, got %s", k, fk->s,
+				       kind_str(fv));
 				continue;
 			}
 			t->facts[t->nfacts].key = jr_xstrdup(fk->s);
@@ -908,10 +929,10 @@ static void image_free(struct jr_image *im)
 
 static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "base", "provides", "setup", "mounts", NULL };
-	static const char *const base_keys[] = { "rootfs", "dir", NULL };
-	static const char *const mount_keys[] = { "source", "target", "mode", NULL };
-	static const char *const mount_modes[] = { "ro", "rw", NULL };
+	static const char *const keys[] = {"base", "provides", "setup", "mounts", NULL};
+	static const char *const base_keys[] = {"rootfs", "dir", NULL};
+	static const char *const mount_keys[] = {"source", "target", "mode", NULL};
+	static const char *const mount_modes[] = {"ro", "rw", NULL};
 	const struct jr_ynode *v, *r, *d;
 	struct jr_image *im;
 	size_t i, before = c->nerr;
@@ -923,14 +944,16 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 	im = jr_xcalloc(1, sizeof(*im));
 	if (!(v = map_get(n, "base"))) {
 		err_at(c, n, "image: missing 'base' ({rootfs: TARBALL} or {dir: DIRECTORY})");
-	} else if (want_kind(c, v, JR_YNODE_MAP, "image.base", "{rootfs: TARBALL} or {dir: DIRECTORY}")) {
+	} else if (want_kind(c, v, JR_YNODE_MAP, "image.base",
+			     "{rootfs: TARBALL} or {dir: DIRECTORY}")) {
 		check_keys(c, v, "image.base", base_keys);
 		r = map_get(v, "rootfs");
 		d = map_get(v, "dir");
 		if (r && d)
 			err_at(c, v, "image.base: give either 'rootfs' or 'dir', not both");
 		else if (!r && !d)
-			err_at(c, v, "image.base: missing 'rootfs' (a tarball) or 'dir' (a directory)");
+			err_at(c, v,
+			       "image.base: missing 'rootfs' (a tarball) or 'dir' (a directory)");
 		else if (r)
 			im->base_rootfs = get_path(c, r, "image.base.rootfs");
 		else
@@ -949,7 +972,8 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 			struct jr_mount *mt = &im->mounts[im->nmounts];
 
 			snprintf(k, sizeof(k), "image.mounts[%zu]", i);
-			if (!want_kind(c, it, JR_YNODE_MAP, k, "a mapping {source, target, mode: ro|rw}"))
+			if (!want_kind(c, it, JR_YNODE_MAP, k,
+				       "a mapping {source, target, mode: ro|rw}"))
 				continue;
 			check_keys(c, it, k, mount_keys);
 			mt->readonly = true;
@@ -959,9 +983,12 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 				mt->source = get_path(c, s, "image.mounts.source");
 			if (!(t = map_get(it, "target"))) {
 				err_at(c, it, "%s: missing 'target'", k);
-			} else if (want_kind(c, t, JR_YNODE_SCALAR, "image.mounts.target", "an absolute path")) {
+			} else if (want_kind(c, t, JR_YNODE_SCALAR, "image.mounts.target",
+					     "an absolute path")) {
 				if (t->s[0] != '/')
-					err_at(c, t, "image.mounts.target: expected an absolute path inside the image, got '%s'",
+					err_at(c, t,
+					       "image.mounts.target: expected an absolute path "
+					       "inside the image, got '%s'",
 					       t->s);
 				else
 					mt->target = jr_xstrdup(t->s);
@@ -986,15 +1013,16 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 
 static void parse_slurm(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
-	static const char *const keys[] = { "partition", "cpus", "mem", "time", "constraint",
-					    "account", NULL };
+	static const char *const keys[] = {"partition", "cpus", "mem", "time",
+					   "constraint", "account", NULL};
 	const struct jr_ynode *v;
 	struct jr_slurm_opts *s = &job->slurm;
 	int64_t iv;
 	uint64_t uv;
 	char sb[80];
 
-	if (!want_kind(c, n, JR_YNODE_MAP, "slurm", "a mapping (partition cpus mem time constraint account)"))
+	if (!want_kind(c, n, JR_YNODE_MAP, "slurm",
+		       "a mapping (partition cpus mem time constraint account)"))
 		return;
 	check_keys(c, n, "slurm", keys);
 	if ((v = map_get(n, "partition")))
@@ -1042,14 +1070,18 @@ static void parse_backends(struct ctx *c, const struct jr_ynode *n, struct jr_jo
 		const struct jr_ynode *it = n->kid[i];
 
 		if (it->kind != JR_YNODE_SCALAR || it->is_null) {
-			err_at(c, it, "backends[%zu]: expected a backend name, got %s", i, kind_str(it));
+			err_at(c, it, "backends[%zu]: expected a backend name, got %s", i,
+			       kind_str(it));
 		} else if (!backend_valid(it->s)) {
 			hint = closest(it->s, jr_known_backends);
 			if (hint)
-				err_at(c, it, "backends[%zu]: unknown backend '%s'; did you mean '%s'?", i,
+				err_at(c, it,
+				       "backends[%zu]: unknown backend '%s'; did you mean '%s'?", i,
 				       shown(it, sb, sizeof(sb)), hint);
 			else
-				err_at(c, it, "backends[%zu]: unknown backend '%s' (known: local, container, slurm, none)",
+				err_at(c, it,
+				       "backends[%zu]: unknown backend '%s' (known: local, "
+				       "container, slurm, none)",
 				       i, shown(it, sb, sizeof(sb)));
 		} else if (strv_has(&job->backends, it->s)) {
 			err_at(c, it, "backends[%zu]: '%s' is listed twice", i, it->s);
@@ -1090,12 +1122,14 @@ static bool user_valid(const char *s)
 	return i <= 64;
 }
 
+/* clang-format off */
 static const char *const job_keys[] = {
-	"name",	   "description", "command", "shell",	   "cwd",	"umask",    "user",
-	"group",   "env",	  "stdin",   "stdout",	   "stderr",	"fds",	    "timeout",
-	"kill_grace", "retries",  "limits",  "concurrency", "needs",	"schedule", "tags",
-	"backends", "targets",	  "image",   "slurm",	   "on_failure", "on_success", NULL
+	"name", "description", "command", "shell", "cwd", "umask", "user", "group",
+	"env", "stdin", "stdout", "stderr", "fds", "timeout", "kill_grace", "retries",
+	"limits", "concurrency", "needs", "schedule", "tags", "backends", "targets",
+	"image", "slurm", "on_failure", "on_success", NULL
 };
+/* clang-format on */
 
 static void job_defaults(struct ctx *c, struct jr_job *job)
 {
@@ -1124,10 +1158,12 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	int64_t iv;
 	int e;
 	char sb[80], cerr[256];
-	static const char *const conc[] = { "forbid", "allow", "queue", NULL };
+	static const char *const conc[] = {"forbid", "allow", "queue", NULL};
 
 	if (n->kind != JR_YNODE_MAP) {
-		err_at(c, n, "a job must be a mapping with at least 'name' and 'command' (or 'shell'), got %s",
+		err_at(c, n,
+		       "a job must be a mapping with at least 'name' and 'command' (or 'shell'), "
+		       "got %s",
 		       kind_str(n));
 		return NULL;
 	}
@@ -1138,10 +1174,14 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	check_keys(c, n, "job", job_keys);
 
 	if (!(v = map_get(n, "name"))) {
-		err_at(c, n, "missing required key 'name' (a job name: [A-Za-z0-9_.-]{1,64}, not starting with '.' or '-')");
+		err_at(c, n,
+		       "missing required key 'name' (a job name: [A-Za-z0-9_.-]{1,64}, not "
+		       "starting with '.' or '-')");
 	} else if (want_kind(c, v, JR_YNODE_SCALAR, "name", "a job name")) {
 		if (!jr_job_name_valid(v->s) || v->len != strlen(v->s))
-			err_at(c, v, "name: '%s' is not a valid job name: expected 1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.' or '-'%s",
+			err_at(c, v,
+			       "name: '%s' is not a valid job name: expected 1 to 64 of A-Z a-z "
+			       "0-9 _ . -, not starting with '.' or '-'%s",
 			       shown(v, sb, sizeof(sb)), v->len > 64 ? " (too long)" : "");
 		else
 			job->name = jr_xstrdup(v->s);
@@ -1153,12 +1193,17 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	cmd = map_get(n, "command");
 	sh = map_get(n, "shell");
 	if (cmd && sh)
-		err_at(c, sh, "give either 'command' (an argv list) or 'shell' (a string), not both");
+		err_at(c, sh,
+		       "give either 'command' (an argv list) or 'shell' (a string), not both");
 	else if (!cmd && !sh)
-		err_at(c, n, "missing 'command' (a list of strings) or 'shell' (a string run by /bin/sh -c)");
+		err_at(c, n,
+		       "missing 'command' (a list of strings) or 'shell' (a string run by /bin/sh "
+		       "-c)");
 	if (cmd) {
 		if (cmd->kind == JR_YNODE_SCALAR && !cmd->is_null)
-			err_at(c, cmd, "command: expected a list of strings such as [echo, hi], got a string (use 'shell:' to run a shell command line)");
+			err_at(c, cmd,
+			       "command: expected a list of strings such as [echo, hi], got a "
+			       "string (use 'shell:' to run a shell command line)");
 		else
 			get_argv(c, cmd, "command", &job->command);
 	}
@@ -1175,9 +1220,11 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	if ((v = map_get(n, "umask")) &&
 	    want_kind(c, v, JR_YNODE_SCALAR, "umask", "an octal string like \"0022\"") &&
 	    !umask_parse(v->s, &job->umask))
-		err_at(c, v, "umask: expected an octal mode from 0000 to 0777 like \"0022\", got '%s'",
+		err_at(c, v,
+		       "umask: expected an octal mode from 0000 to 0777 like \"0022\", got '%s'",
 		       shown(v, sb, sizeof(sb)));
-	if ((v = map_get(n, "user")) && (job->user = get_str(c, v, "user")) && !user_valid(job->user))
+	if ((v = map_get(n, "user")) && (job->user = get_str(c, v, "user")) &&
+	    !user_valid(job->user))
 		err_at(c, v, "user: '%s' is not a user name or id", shown(v, sb, sizeof(sb)));
 	if ((v = map_get(n, "group")) && (job->group = get_str(c, v, "group")) &&
 	    !user_valid(job->group))
@@ -1194,7 +1241,9 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 		parse_fds(c, v, job);
 	if ((v = map_get(n, "timeout")) && get_duration(c, v, "timeout", &iv)) {
 		if (iv == 0)
-			err_at(c, v, "timeout: expected a positive duration (leave 'timeout' out for none)");
+			err_at(
+			    c, v,
+			    "timeout: expected a positive duration (leave 'timeout' out for none)");
 		job->timeout_ms = iv;
 	}
 	if ((v = map_get(n, "kill_grace")))
@@ -1208,11 +1257,12 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	if ((v = map_get(n, "needs")))
 		get_strv(c, v, "needs", &job->needs, jr_job_name_valid, "a job name", true,
 			 &job->needs_pos);
-	if ((v = map_get(n, "schedule")) && want_kind(c, v, JR_YNODE_SCALAR, "schedule",
-						       "a cron expression like \"0 3 * * *\" or @daily")) {
+	if ((v = map_get(n, "schedule")) &&
+	    want_kind(c, v, JR_YNODE_SCALAR, "schedule",
+		      "a cron expression like \"0 3 * * *\" or @daily")) {
 		if (jr_cron_parse(v->s, &job->cron, cerr, sizeof(cerr)) < 0)
-			err_at(c, v, "schedule: bad cron expression '%s': %s", shown(v, sb, sizeof(sb)),
-			       cerr);
+			err_at(c, v, "schedule: bad cron expression '%s': %s",
+			       shown(v, sb, sizeof(sb)), cerr);
 		else
 			job->schedule = jr_xstrdup(v->s);
 	}
@@ -1340,7 +1390,7 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 		goto out;
 	}
 	if (root->kind == JR_YNODE_MAP && (jobs = map_get(root, "jobs"))) {
-		static const char *const top_keys[] = { "jobs", NULL };
+		static const char *const top_keys[] = {"jobs", NULL};
 
 		check_keys(&c, root, "a file with 'jobs:' (put every other key inside a job)",
 			   top_keys);
@@ -1355,7 +1405,9 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 		if ((job = parse_job(&c, root)))
 			set_add(set, job);
 	} else {
-		err_at(&c, root, "expected a job (a mapping with 'name' and 'command') or a mapping with 'jobs:' (a list of jobs), got %s",
+		err_at(&c, root,
+		       "expected a job (a mapping with 'name' and 'command') or a mapping with "
+		       "'jobs:' (a list of jobs), got %s",
 		       kind_str(root));
 	}
 	if (c.nerr > JR_MAX_FILE_ERRORS)
@@ -1378,16 +1430,17 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 	jr_buf_init(&b);
 	fd = jr_open_trusted(path, &err);
 	if (fd < 0) {
-		jr_diags_add(diags, path, 0, 0, "%s", strncmp(err.msg, path, strlen(path)) == 0 &&
-							      err.msg[strlen(path)] == ':'
-						      ? err.msg + strlen(path) + 2
-						      : err.msg);
+		jr_diags_add(diags, path, 0, 0, "%s",
+			     strncmp(err.msg, path, strlen(path)) == 0 &&
+				     err.msg[strlen(path)] == ':'
+				 ? err.msg + strlen(path) + 2
+				 : err.msg);
 		goto out;
 	}
 	if (jr_read_all(fd, JR_JOBFILE_MAX_SIZE, &b, &err) < 0) {
-		jr_diags_add(diags, path, 0, 0, "%s", err.errnum == EFBIG
-							      ? "file is larger than 4 MiB; refusing to load it"
-							      : err.msg);
+		jr_diags_add(diags, path, 0, 0, "%s",
+			     err.errnum == EFBIG ? "file is larger than 4 MiB; refusing to load it"
+						 : err.msg);
 		close(fd);
 		goto out;
 	}
@@ -1413,7 +1466,8 @@ int jr_jobset_load_dir(struct jr_jobset *set, const char *dir, struct jr_diags *
 
 	dp = opendir(dir);
 	if (!dp) {
-		jr_diags_add(diags, dir, 0, 0, "cannot open the jobs directory: %s", strerror(errno));
+		jr_diags_add(diags, dir, 0, 0, "cannot open the jobs directory: %s",
+			     strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(dp))) {
@@ -1484,7 +1538,7 @@ static ssize_t lookup(const struct name_ix *ix, size_t n, const char *name)
 }
 
 #define JR_MAX_CHECK_ERRORS 100
-#define JR_CYCLE_SHOWN      16 /* names shown of a long cycle */
+#define JR_CYCLE_SHOWN	    16 /* names shown of a long cycle */
 
 struct check_state {
 	struct jr_diags *d;
@@ -1528,7 +1582,7 @@ static void report_cycle(struct check_state *cs, const struct jr_jobset *set, co
 
 int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 {
-	struct check_state cs = { diags, 0 };
+	struct check_state cs = {diags, 0};
 	struct name_ix *ix;
 	size_t i, j, k, n = set->n;
 	ssize_t **adj;
@@ -1549,8 +1603,8 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 			const struct jr_job *b = set->jobs[lookup(ix, n, a->name)];
 
 			check_err(&cs, a->source_file, a->name_pos.line, a->name_pos.col,
-				  "name: duplicate job name '%s' (already defined at %s:%d:%d)", a->name,
-				  b->source_file, b->name_pos.line, b->name_pos.col);
+				  "name: duplicate job name '%s' (already defined at %s:%d:%d)",
+				  a->name, b->source_file, b->name_pos.line, b->name_pos.col);
 		}
 	}
 	/* Needs, resolved to indices. */
@@ -1578,10 +1632,10 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 						hint = set->jobs[j]->name;
 					}
 				}
-				check_err(&cs, a->source_file, a->needs_pos[k].line, a->needs_pos[k].col,
-					  "needs: unknown job '%s'%s%s%s", a->needs.v[k],
-					  hint ? "; did you mean '" : "", hint ? hint : "",
-					  hint ? "'?" : "");
+				check_err(&cs, a->source_file, a->needs_pos[k].line,
+					  a->needs_pos[k].col, "needs: unknown job '%s'%s%s%s",
+					  a->needs.v[k], hint ? "; did you mean '" : "",
+					  hint ? hint : "", hint ? "'?" : "");
 			}
 		}
 	}

@@ -178,7 +178,11 @@ int jr_jobset_load_dir(struct jr_jobset *set, const char *dir, struct jr_diags *
 /* Loads one file (trusted-open checks apply); basedir resolves relative paths. */
 int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *basedir,
 			struct jr_diags *diags);
-/* Loads from memory (for tests and fuzzing); name is used in messages. */
+/* Loads from memory (for tests and fuzzing); name is used in messages.
+ * An empty document (nothing, or only comments) is valid and defines no jobs.
+ * Input limits: 4 MiB, 1 MiB per string, nesting 64 deep, 200000 YAML nodes;
+ * anchors/aliases, tabs used for indentation, NUL bytes, control characters
+ * and invalid UTF-8 are refused; at most 100 messages per file are kept. */
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,
 			  const char *basedir, struct jr_diags *diags);
 /* Checks across jobs: unique names, needs that exist, no cycles. Called by
@@ -193,7 +197,8 @@ void jr_job_free(struct jr_job *job);
 /* Returns a copy of text (caller frees) in which every secret value is
  * replaced by "***": the env.set values of names listed in env.secret, and
  * each non-empty string of extra_values (NULL-terminated, may be NULL; for
- * secrets inherited from the environment). Longer values are replaced first. */
+ * secrets inherited from the environment). Longer values are replaced first;
+ * job may be NULL (only extra_values then). Never returns NULL. */
 char *jr_job_redact_dup(const struct jr_job *job, const char *text,
 			const char *const *extra_values);
 

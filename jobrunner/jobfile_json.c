@@ -125,7 +125,7 @@ static bool is_secret(const struct jr_job *job, const char *name)
 
 static char *jkv(const struct jr_kv *kv, size_t n, const struct jr_job *redact_for)
 {
-	struct jobj o = { 0 };
+	struct jobj o = {0};
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -136,8 +136,8 @@ static char *jkv(const struct jr_kv *kv, size_t n, const struct jr_job *redact_f
 
 static char *jio(const struct jr_io *io)
 {
-	static const char *const kinds[] = { "log", "null", "inherit", "file", "data", "stdout" };
-	struct jobj o = { 0 };
+	static const char *const kinds[] = {"log", "null", "inherit", "file", "data", "stdout"};
+	struct jobj o = {0};
 
 	put(&o, "kind", jstr(kinds[io->kind]));
 	if (io->kind == JR_IO_FILE) {
@@ -155,14 +155,14 @@ static char *jio(const struct jr_io *io)
 
 static char *jfds(const struct jr_job *job)
 {
-	static const char *const modes[] = { "r", "w", "a", "rw" };
+	static const char *const modes[] = {"r", "w", "a", "rw"};
 	struct jr_buf b = JR_BUF_INIT;
 	size_t i;
 
 	jr_buf_init(&b);
 	jr_buf_addch(&b, '[');
 	for (i = 0; i < job->nfds; i++) {
-		struct jobj o = { 0 };
+		struct jobj o = {0};
 		char *s;
 
 		put(&o, "fd", jint(job->fds[i].fd));
@@ -178,9 +178,9 @@ static char *jfds(const struct jr_job *job)
 
 static char *jlimits(const struct jr_job *job)
 {
-	static const char *const names[JR_LIMIT_COUNT] = { "nofile", "nproc", "cpu",
-							   "as",     "fsize", "core" };
-	struct jobj o = { 0 };
+	static const char *const names[JR_LIMIT_COUNT] = {"nofile", "nproc", "cpu",
+							  "as", "fsize", "core"};
+	struct jobj o = {0};
 	size_t i;
 
 	for (i = 0; i < JR_LIMIT_COUNT; i++) {
@@ -202,7 +202,7 @@ static char *jtargets(const struct jr_job *job)
 	jr_buf_init(&b);
 	jr_buf_addch(&b, '[');
 	for (i = 0; i < job->ntargets; i++) {
-		struct jobj o = { 0 };
+		struct jobj o = {0};
 		char *s;
 
 		put(&o, "facts", jkv(job->targets[i].facts, job->targets[i].nfacts, NULL));
@@ -217,7 +217,7 @@ static char *jtargets(const struct jr_job *job)
 
 static char *jimage(const struct jr_image *im)
 {
-	struct jobj o = { 0 }, base = { 0 };
+	struct jobj o = {0}, base = {0};
 	struct jr_buf b = JR_BUF_INIT;
 	size_t i;
 
@@ -231,7 +231,7 @@ static char *jimage(const struct jr_image *im)
 	jr_buf_init(&b);
 	jr_buf_addch(&b, '[');
 	for (i = 0; i < im->nmounts; i++) {
-		struct jobj m = { 0 };
+		struct jobj m = {0};
 		char *s;
 
 		put(&m, "source", jstr(im->mounts[i].source));
@@ -248,7 +248,7 @@ static char *jimage(const struct jr_image *im)
 
 static char *jslurm(const struct jr_slurm_opts *s)
 {
-	struct jobj o = { 0 };
+	struct jobj o = {0};
 
 	put(&o, "partition", jstr(s->partition));
 	put(&o, "mem", jstr(s->mem));
@@ -261,8 +261,8 @@ static char *jslurm(const struct jr_slurm_opts *s)
 
 void jr_job_finish(struct jr_job *job)
 {
-	static const char *const conc[] = { "forbid", "allow", "queue" };
-	struct jobj o = { 0 }, env = { 0 }, retry = { 0 };
+	static const char *const conc[] = {"forbid", "allow", "queue"};
+	struct jobj o = {0}, env = {0}, retry = {0};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 
@@ -320,8 +320,7 @@ static int len_desc(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-char *jr_job_redact_dup(const struct jr_job *job, const char *text,
-			const char *const *extra_values)
+char *jr_job_redact_dup(const struct jr_job *job, const char *text, const char *const *extra_values)
 {
 	const char **vals = NULL;
 	size_t n = 0, alloc = 0, i, k;

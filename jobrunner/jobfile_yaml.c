@@ -119,27 +119,31 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 			continue;
 		}
 		if (c == 0) {
-			jr_diags_add(d, file, line, col,
-				     "NUL byte: this is not a text file (job files are UTF-8 YAML)");
+			jr_diags_add(
+			    d, file, line, col,
+			    "NUL byte: this is not a text file (job files are UTF-8 YAML)");
 			return -1;
 		}
 		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
 			jr_diags_add(d, file, line, col,
-				     "control character 0x%02x: this is not a text file (job files are UTF-8 YAML)",
+				     "control character 0x%02x: this is not a text file (job files "
+				     "are UTF-8 YAML)",
 				     c);
 			return -1;
 		}
 		l = utf8_len(s + i, len - i, &cp);
 		if (l == 0) {
 			jr_diags_add(d, file, line, col,
-				     "invalid UTF-8 byte 0x%02x: this is not a text file (job files are UTF-8 YAML)",
+				     "invalid UTF-8 byte 0x%02x: this is not a text file (job "
+				     "files are UTF-8 YAML)",
 				     c);
 			return -1;
 		}
 		/* What YAML calls non-printable: C1 controls but NEL, U+FFFE, U+FFFF. */
 		if ((cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe || cp == 0xffff) {
 			jr_diags_add(d, file, line, col,
-				     "non-printable character U+%04X: this is not a text file (job files are UTF-8 YAML)",
+				     "non-printable character U+%04X: this is not a text file (job "
+				     "files are UTF-8 YAML)",
 				     cp);
 			return -1;
 		}
@@ -202,6 +206,7 @@ struct ytree_state {
 	int depth;
 	size_t nodes;
 	int ndocs;
+	int nerrs;
 	bool failed; /* stop building: a fatal error was reported */
 	bool bad;    /* some error was reported */
 };
@@ -233,20 +238,34 @@ static void attach(struct ytree_state *st, struct jr_ynode *n)
 	p->kid[p->n++] = n;
 }
 
+/* Counts a non-fatal error; past a bound, parsing stops (bounded output for
+ * a file made of thousands of anchors). */
+static void count_error(struct ytree_state *st, const yaml_mark_t *m)
+{
+	st->bad = true;
+	if (++st->nerrs == JR_YAML_MAX_ERRORS) {
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "too many errors; stopped reading this file");
+		st->failed = true;
+	}
+}
+
 static void refuse_anchor(struct ytree_state *st, const yaml_char_t *anchor, const yaml_mark_t *m)
 {
 	if (!anchor)
 		return;
 	jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
-		     "YAML anchor '&%.60s' is not supported: anchors and aliases are refused in job files (write the value out)",
+		     "YAML anchor '&%.60s' is not supported: anchors and aliases are refused in "
+		     "job files (write the value out)",
 		     (const char *)anchor);
-	st->bad = true;
+	count_error(st, m);
 }
 
 static bool is_null_plain(const char *s, size_t len)
 {
 	return len == 0 || (len == 1 && s[0] == '~') ||
-	       (len == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
+	       (len == 4 &&
+		(!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
 }
 
 static void handle_event(struct ytree_state *st, yaml_event_t *ev)
@@ -258,7 +277,8 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 	case YAML_DOCUMENT_START_EVENT:
 		if (++st->ndocs > 1) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
-				     "a second YAML document ('---'): a job file holds one document (use 'jobs:' for several jobs)");
+				     "a second YAML document ('---'): a job file holds one "
+				     "document (use 'jobs:' for several jobs)");
 			st->failed = st->bad = true;
 		}
 		break;
@@ -278,16 +298,18 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 		n->is_null = n->plain && !ev->data.scalar.tag && is_null_plain(n->s, n->len);
 		if (memchr(ev->data.scalar.value, 0, n->len)) {
 			jr_diags_add(st->d, st->file, n->line, n->col,
-				     "string contains a NUL character ('\\0'), which no job setting can hold");
-			st->bad = true;
+				     "string contains a NUL character ('\\0'), which no job "
+				     "setting can hold");
+			count_error(st, m);
 		}
 		attach(st, n);
 		break;
 	case YAML_ALIAS_EVENT:
 		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
-			     "YAML alias '*%.60s' is not supported: anchors and aliases are refused in job files (write the value out)",
+			     "YAML alias '*%.60s' is not supported: anchors and aliases are "
+			     "refused in job files (write the value out)",
 			     (const char *)ev->data.alias.anchor);
-		st->bad = true;
+		count_error(st, m);
 		n = new_node(st, JR_YNODE_SCALAR, m);
 		n->s = jr_xstrdup("");
 		n->is_null = true;
@@ -296,17 +318,19 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
-		refuse_anchor(st, ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
-									: ev->data.mapping_start.anchor,
+		refuse_anchor(st,
+			      ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+								    : ev->data.mapping_start.anchor,
 			      m);
 		if (st->depth >= JR_YAML_MAX_DEPTH) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
-				     "nesting is too deep (more than %d levels)", JR_YAML_MAX_DEPTH);
+				     "nesting is too deep (more than %d levels)",
+				     JR_YAML_MAX_DEPTH);
 			st->failed = st->bad = true;
 			break;
 		}
-		n = new_node(st, ev->type == YAML_SEQUENCE_START_EVENT ? JR_YNODE_SEQ : JR_YNODE_MAP,
-			     m);
+		n = new_node(
+		    st, ev->type == YAML_SEQUENCE_START_EVENT ? JR_YNODE_SEQ : JR_YNODE_MAP, m);
 		attach(st, n);
 		st->stack[st->depth++] = n;
 		break;
@@ -362,9 +386,11 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 				jr_diags_add(d, file, line, col, "not valid YAML text: %s",
 					     parser.problem ? parser.problem : "unreadable input");
 			} else if (find_indent_tab(data, len, line, &tline, &tcol)) {
-				jr_diags_add(d, file, tline, tcol,
-					     "tab character used for indentation: YAML indentation must use spaces (the parser then failed at %d:%d: %s)",
-					     line, col, parser.problem ? parser.problem : "syntax error");
+				jr_diags_add(
+				    d, file, tline, tcol,
+				    "tab character used for indentation: YAML indentation must use "
+				    "spaces (the parser then failed at %d:%d: %s)",
+				    line, col, parser.problem ? parser.problem : "syntax error");
 			} else {
 				char where[64] = "";
 

@@ -49,6 +49,20 @@ good=(tests/jobfiles/good/*.yaml)
 for f in jobs.d/*.yaml jobs.d/*.yml; do
 	[ -e "$f" ] && good+=("$f")
 done
+# ... and the examples of jobrunner.yaml(5) (the .EX blocks under EXAMPLES).
+awk -v dir="$T" '
+	/^\.SH EXAMPLES/ { ex = 1; next }
+	/^\.SH / { ex = 0 }
+	ex && /^\.EX$/ { n++; out = dir "/man-example-" n ".yaml"; inblk = 1; next }
+	ex && /^\.EE$/ { inblk = 0; close(out); next }
+	inblk { gsub(/\\-/, "-"); print > out }
+' man/jobrunner.yaml.5
+nman=0
+for f in "$T"/man-example-*.yaml; do
+	[ -e "$f" ] && good+=("$f") && nman=$((nman + 1))
+done
+if [ "$nman" -ge 2 ]; then ok "found the man page's examples ($nman)"; else
+	nok "found the man page's examples ($nman)"; fi
 # Corpus entries: "# schema: invalid" must fail the schema; "# schema: valid"
 # entries are wrong in ways a schema cannot see (cron ranges, unknown needs,
 # cycles, duplicate names or fds), so the schema must pass them, or it would

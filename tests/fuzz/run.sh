@@ -27,7 +27,7 @@ for bin in "$@"; do
 	art=build/fuzz/artifacts/$name
 	mkdir -p "$work" "$art"
 	if [ -d "$seeds" ]; then
-		cp -p "$seeds"/. "$work"/ -r 2>/dev/null || true
+		cp -rp "$seeds"/. "$work"/
 	else
 		echo "fuzz: $name: no seed corpus in $seeds; starting empty" >&2
 	fi

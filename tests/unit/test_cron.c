@@ -127,7 +127,7 @@ static void test_parse_errors(void **state)
 
 static time_t utc(int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -185,6 +185,9 @@ static void test_next(void **state)
 	next_is("@yearly", mon, utc(2025, 1, 1, 0, 0));
 	next_is("@hourly", mon + 1, mon + 3600);
 	next_is("59 23 * * *", mon, utc(2024, 1, 1, 23, 59));
+	/* Out of the supported range: no answer rather than overflow. */
+	next_is("* * * * *", (time_t)INT64_MAX, -1);
+	next_is("* * * * *", -1, -1);
 }
 
 static void test_next_dst(void **state)
@@ -220,9 +223,9 @@ static void test_next_dst(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_parse_at_forms),
-		cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next),
-		cmocka_unit_test(test_next_dst),
+	    cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_parse_at_forms),
+	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_next_dst),
 	};
 
 	setenv("TZ", "UTC", 1);

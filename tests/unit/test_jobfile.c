@@ -92,12 +92,12 @@ static bool has_diag(const struct fixture *f, int line, const char *fragment)
 	return false;
 }
 
-#define assert_diag(f, line, frag)                                                       \
-	do {                                                                             \
-		if (!has_diag(f, line, frag)) {                                          \
-			dump(f);                                                         \
-			fail_msg("no diagnostic at line %d with '%s'", line, frag);      \
-		}                                                                        \
+#define assert_diag(f, line, frag)                                                                 \
+	do {                                                                                       \
+		if (!has_diag(f, line, frag)) {                                                    \
+			dump(f);                                                                   \
+			fail_msg("no diagnostic at line %d with '%s'", line, frag);                \
+		}                                                                                  \
 	} while (0)
 
 static void load_ok(struct fixture *f, const char *yaml)
@@ -313,8 +313,10 @@ static void test_variants(void **state)
 
 	/* absolute basedir from a relative one */
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "r.yaml", "name: r\ncommand: [x]\ncwd: sub\n",
-					       30, "rel", &f->d), 0);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "r.yaml",
+					       "name: r\ncommand: [x]\ncwd: sub\n", 30, "rel",
+					       &f->d),
+			 0);
 	assert_true(f->set.jobs[0]->cwd[0] == '/');
 	assert_non_null(strstr(f->set.jobs[0]->cwd, "/rel/sub"));
 }
@@ -324,7 +326,8 @@ static void test_multi_and_empty(void **state)
 	struct fixture *f = *state;
 
 	reset(f);
-	assert_int_equal(jr_jobset_load_file(&f->set, "tests/jobfiles/good/multi.yaml", "/j", &f->d), 0);
+	assert_int_equal(
+	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/multi.yaml", "/j", &f->d), 0);
 	assert_int_equal(f->set.n, 3);
 	assert_string_equal(f->set.jobs[0]->name, "prepare");
 	assert_string_equal(f->set.jobs[2]->name, "report");
@@ -343,7 +346,8 @@ static void test_multi_and_empty(void **state)
 	load_ok(f, "jobs:\n");
 	assert_int_equal(f->set.n, 0);
 	reset(f);
-	assert_int_equal(jr_jobset_load_file(&f->set, "tests/jobfiles/good/empty.yaml", "/j", &f->d), 0);
+	assert_int_equal(
+	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/empty.yaml", "/j", &f->d), 0);
 	assert_int_equal(f->set.n, 0);
 }
 
@@ -352,10 +356,11 @@ static void test_errors_collected(void **state)
 	struct fixture *f = *state;
 
 	/* Every problem of a file is reported, not just the first. */
-	assert_int_equal(load(f, "name: -bad\ncommand: []\ntimeout: soon\nconcurrency: never\n"
-				 "fds: [{fd: 1, file: x}]\nbackends: [slurmm]\nschedule: '61 * * * *'\n"
-				 "colour: red\n"),
-			 -1);
+	assert_int_equal(
+	    load(f, "name: -bad\ncommand: []\ntimeout: soon\nconcurrency: never\n"
+		    "fds: [{fd: 1, file: x}]\nbackends: [slurmm]\nschedule: '61 * * * *'\n"
+		    "colour: red\n"),
+	    -1);
 	assert_int_equal(f->set.n, 0);
 	assert_diag(f, 1, "not a valid job name");
 	assert_diag(f, 2, "got an empty list");
@@ -370,8 +375,9 @@ static void test_errors_collected(void **state)
 	assert_non_null(strstr(f->d.msg[0], "t.yaml:"));
 
 	/* A bad job in a jobs: list does not hide the good ones' errors. */
-	assert_int_equal(load(f, "jobs:\n  - name: ok\n    command: [x]\n  - name: b\n    shell: 3\n"
-				 "    command: [y]\n  - 42\n"),
+	assert_int_equal(load(f,
+			      "jobs:\n  - name: ok\n    command: [x]\n  - name: b\n    shell: 3\n"
+			      "    command: [y]\n  - 42\n"),
 			 -1);
 	assert_int_equal(f->set.n, 1);
 	assert_diag(f, 5, "not both");
@@ -384,68 +390,78 @@ static void test_type_errors(void **state)
 	static const struct {
 		const char *yaml, *frag;
 	} cases[] = {
-		{ "name: [a]\ncommand: [x]\n", "name: expected a job name, got a list" },
-		{ "name: a\ncommand: [x, null]\n", "command[1]: expected a string, got nothing" },
-		{ "name: a\ncommand: [\"\"]\n", "program name is empty" },
-		{ "name: a\nshell: ''\n", "shell: expected a command line" },
-		{ "name: a\ncommand: [x]\nenv: [PATH]\n", "env: expected a mapping" },
-		{ "name: a\ncommand: [x]\nenv: {inherit: some}\n", "env.inherit: expected a list" },
-		{ "name: a\ncommand: [x]\nenv: {set: {A: [1]}}\n", "env.set.A: expected a string" },
-		{ "name: a\ncommand: [x]\nenv: {secret: [1A]}\n", "not a variable name" },
-		{ "name: a\ncommand: [x]\nstdin: {file: a, data: b}\n", "not both" },
-		{ "name: a\ncommand: [x]\nstdin: log\n", "stdin: expected null" },
-		{ "name: a\ncommand: [x]\nstderr: {append: true}\n", "stderr: missing 'file'" },
-		{ "name: a\ncommand: [x]\nstdout: {file: x, append: maybe}\n", "stdout.append: expected true or false" },
-		{ "name: a\ncommand: [x]\nfds: [{file: x}]\n", "missing 'fd'" },
-		{ "name: a\ncommand: [x]\nfds: [{fd: 3}]\n", "missing 'file'" },
-		{ "name: a\ncommand: [x]\nfds: [{fd: 1025, file: x}]\n", "from 3 to 1024" },
-		{ "name: a\ncommand: [x]\nretries: -1\n", "retries: expected an integer from 0 to 1000" },
-		{ "name: a\ncommand: [x]\nretries: {delay: 5s}\n", "retries: missing 'count'" },
-		{ "name: a\ncommand: [x]\nretries: {count: 1, delay: 5x}\n", "retries.delay: expected a duration" },
-		{ "name: a\ncommand: [x]\nlimits: {nofile: many}\n", "limits.nofile: expected an integer" },
-		{ "name: a\ncommand: [x]\nlimits: {cpu: 1500ms}\n", "limits.cpu: expected whole seconds" },
-		{ "name: a\ncommand: [x]\nlimits: {stack: 1M}\n", "unknown key 'stack' in limits" },
-		{ "name: a\ncommand: [x]\numask: 0800\n", "umask: expected an octal mode" },
-		{ "name: a\ncommand: [x]\numask: '01777'\n", "umask: expected an octal mode" },
-		{ "name: a\ncommand: [x]\ntimeout: 0\n", "timeout: expected a positive duration" },
-		{ "name: a\ncommand: [x]\ntimeout: 99999999999999999999d\n", "(too large)" },
-		{ "name: a\ncommand: [x]\nneeds: [../x]\n", "needs[0]: '../x' is not a job name" },
-		{ "name: a\ncommand: [x]\nneeds: [b, b]\n", "listed twice" },
-		{ "name: a\ncommand: [x]\ntags: [\"a b\"]\n", "tags[0]: 'a b' is not a tag" },
-		{ "name: a\ncommand: [x]\nbackends: [local, local]\n", "listed twice" },
-		{ "name: a\ncommand: [x]\nbackends: local\n", "backends: expected a list" },
-		{ "name: a\ncommand: [x]\ntargets: []\n", "targets: expected at least one" },
-		{ "name: a\ncommand: [x]\ntargets: [x86]\n", "targets[0]: expected a mapping" },
-		{ "name: a\ncommand: [x]\ntargets: [{Arch: x}]\n", "'Arch' is not a fact name" },
-		{ "name: a\ncommand: [x]\nimage: {base: {rootfs: a, dir: b}}\n", "not both" },
-		{ "name: a\ncommand: [x]\nimage: {base: {}}\n", "missing 'rootfs'" },
-		{ "name: a\ncommand: [x]\nimage: {base: {dir: d}, mounts: [{source: s, target: rel}]}\n",
-		  "expected an absolute path" },
-		{ "name: a\ncommand: [x]\nimage: {base: {dir: d}, mounts: [{source: s, target: /t, mode: rx}]}\n",
-		  "image.mounts.mode: expected ro or rw" },
-		{ "name: a\ncommand: [x]\nimage: {base: {dir: d}, setup: [apt]}\n", "image.setup[0]: expected a list" },
-		{ "name: a\ncommand: [x]\nslurm: {cpus: 0}\n", "slurm.cpus: expected an integer from 1" },
-		{ "name: a\ncommand: [x]\nslurm: {time: 10s}\n", "slurm.time: expected at least one minute" },
-		{ "name: a\ncommand: [x]\nslurm: {mem: lots}\n", "slurm.mem: expected a size" },
-		{ "name: a\ncommand: [x]\nslurm: {qos: high}\n", "unknown key 'qos' in slurm" },
-		{ "name: a\ncommand: [x]\non_failure: [notify]\n", "on_failure[0]: expected a list" },
-		{ "name: a\ncommand: [x]\non_success: [[]]\n", "on_success[0]: expected a non-empty list" },
-		{ "name: a\ncommand: [x]\nuser: 'a b'\n", "user: 'a b' is not a user name" },
-		{ "name: a\ncommand: [x]\ndescription: {a: b}\n", "description: expected a string" },
-		{ "name: a\ncommand: [x]\n[k]: v\n", "keys must be plain strings" },
-		{ "jobs: [{name: a, command: [x]}]\nname: b\n", "unknown key 'name' in a file with 'jobs:'" },
-		{ "jobs: {name: a}\n", "jobs: expected a list of jobs" },
-		{ "just a string\n", "expected a job" },
-		{ "name: \"a\\0b\"\ncommand: [x]\n", "NUL character" },
-		{ "name: a\ncommand: [x]\nschedule: ''\n", "expected 5 fields" },
-		{ "name: a\ncommand: [x]\nconcurrency: Forbid\n", "did you mean 'forbid'?" },
+	    {"name: [a]\ncommand: [x]\n", "name: expected a job name, got a list"},
+	    {"name: a\ncommand: [x, null]\n", "command[1]: expected a string, got nothing"},
+	    {"name: a\ncommand: [\"\"]\n", "program name is empty"},
+	    {"name: a\nshell: ''\n", "shell: expected a command line"},
+	    {"name: a\ncommand: [x]\nenv: [PATH]\n", "env: expected a mapping"},
+	    {"name: a\ncommand: [x]\nenv: {inherit: some}\n", "env.inherit: expected a list"},
+	    {"name: a\ncommand: [x]\nenv: {set: {A: [1]}}\n", "env.set.A: expected a string"},
+	    {"name: a\ncommand: [x]\nenv: {secret: [1A]}\n", "not a variable name"},
+	    {"name: a\ncommand: [x]\nstdin: {file: a, data: b}\n", "not both"},
+	    {"name: a\ncommand: [x]\nstdin: log\n", "stdin: expected null"},
+	    {"name: a\ncommand: [x]\nstderr: {append: true}\n", "stderr: missing 'file'"},
+	    {"name: a\ncommand: [x]\nstdout: {file: x, append: maybe}\n",
+	     "stdout.append: expected true or false"},
+	    {"name: a\ncommand: [x]\nfds: [{file: x}]\n", "missing 'fd'"},
+	    {"name: a\ncommand: [x]\nfds: [{fd: 3}]\n", "missing 'file'"},
+	    {"name: a\ncommand: [x]\nfds: [{fd: 1025, file: x}]\n", "from 3 to 1024"},
+	    {"name: a\ncommand: [x]\nretries: -1\n", "retries: expected an integer from 0 to 1000"},
+	    {"name: a\ncommand: [x]\nretries: {delay: 5s}\n", "retries: missing 'count'"},
+	    {"name: a\ncommand: [x]\nretries: {count: 1, delay: 5x}\n",
+	     "retries.delay: expected a duration"},
+	    {"name: a\ncommand: [x]\nlimits: {nofile: many}\n",
+	     "limits.nofile: expected an integer"},
+	    {"name: a\ncommand: [x]\nlimits: {cpu: 1500ms}\n",
+	     "limits.cpu: expected whole seconds"},
+	    {"name: a\ncommand: [x]\nlimits: {stack: 1M}\n", "unknown key 'stack' in limits"},
+	    {"name: a\ncommand: [x]\numask: 0800\n", "umask: expected an octal mode"},
+	    {"name: a\ncommand: [x]\numask: '01777'\n", "umask: expected an octal mode"},
+	    {"name: a\ncommand: [x]\ntimeout: 0\n", "timeout: expected a positive duration"},
+	    {"name: a\ncommand: [x]\ntimeout: 99999999999999999999d\n", "(too large)"},
+	    {"name: a\ncommand: [x]\nneeds: [../x]\n", "needs[0]: '../x' is not a job name"},
+	    {"name: a\ncommand: [x]\nneeds: [b, b]\n", "listed twice"},
+	    {"name: a\ncommand: [x]\ntags: [\"a b\"]\n", "tags[0]: 'a b' is not a tag"},
+	    {"name: a\ncommand: [x]\nbackends: [local, local]\n", "listed twice"},
+	    {"name: a\ncommand: [x]\nbackends: local\n", "backends: expected a list"},
+	    {"name: a\ncommand: [x]\ntargets: []\n", "targets: expected at least one"},
+	    {"name: a\ncommand: [x]\ntargets: [x86]\n", "targets[0]: expected a mapping"},
+	    {"name: a\ncommand: [x]\ntargets: [{Arch: x}]\n", "'Arch' is not a fact name"},
+	    {"name: a\ncommand: [x]\nimage: {base: {rootfs: a, dir: b}}\n", "not both"},
+	    {"name: a\ncommand: [x]\nimage: {base: {}}\n", "missing 'rootfs'"},
+	    {"name: a\ncommand: [x]\nimage: {base: {dir: d}, mounts: [{source: s, target: rel}]}\n",
+	     "expected an absolute path"},
+	    {"name: a\ncommand: [x]\nimage: {base: {dir: d}, mounts: [{source: s, target: /t, "
+	     "mode: rx}]}\n",
+	     "image.mounts.mode: expected ro or rw"},
+	    {"name: a\ncommand: [x]\nimage: {base: {dir: d}, setup: [apt]}\n",
+	     "image.setup[0]: expected a list"},
+	    {"name: a\ncommand: [x]\nslurm: {cpus: 0}\n", "slurm.cpus: expected an integer from 1"},
+	    {"name: a\ncommand: [x]\nslurm: {time: 10s}\n",
+	     "slurm.time: expected at least one minute"},
+	    {"name: a\ncommand: [x]\nslurm: {mem: lots}\n", "slurm.mem: expected a size"},
+	    {"name: a\ncommand: [x]\nslurm: {qos: high}\n", "unknown key 'qos' in slurm"},
+	    {"name: a\ncommand: [x]\non_failure: [notify]\n", "on_failure[0]: expected a list"},
+	    {"name: a\ncommand: [x]\non_success: [[]]\n",
+	     "on_success[0]: expected a non-empty list"},
+	    {"name: a\ncommand: [x]\nuser: 'a b'\n", "user: 'a b' is not a user name"},
+	    {"name: a\ncommand: [x]\ndescription: {a: b}\n", "description: expected a string"},
+	    {"name: a\ncommand: [x]\n[k]: v\n", "keys must be plain strings"},
+	    {"jobs: [{name: a, command: [x]}]\nname: b\n",
+	     "unknown key 'name' in a file with 'jobs:'"},
+	    {"jobs: {name: a}\n", "jobs: expected a list of jobs"},
+	    {"just a string\n", "expected a job"},
+	    {"name: \"a\\0b\"\ncommand: [x]\n", "NUL character"},
+	    {"name: a\ncommand: [x]\nschedule: ''\n", "expected 5 fields"},
+	    {"name: a\ncommand: [x]\nconcurrency: Forbid\n", "did you mean 'forbid'?"},
 	};
 	size_t i;
 
 	for (i = 0; i < JR_ARRAY_SIZE(cases); i++) {
 		if (load(f, cases[i].yaml) != -1 || !has_diag(f, 0, cases[i].frag)) {
 			dump(f);
-			fail_msg("case %zu (%s): no error with '%s'", i, cases[i].yaml, cases[i].frag);
+			fail_msg("case %zu (%s): no error with '%s'", i, cases[i].yaml,
+				 cases[i].frag);
 		}
 	}
 }
@@ -514,9 +530,18 @@ static void test_yaml_abuse(void **state)
 	assert_diag(f, 3, "too many YAML nodes");
 
 	/* Billion laughs: refused at the first anchor, nothing is expanded. */
-	assert_int_equal(load(f, "a: &a [lol, lol]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b, *b]\n"), -1);
+	assert_int_equal(load(f, "a: &a [lol, lol]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b, *b]\n"),
+			 -1);
 	assert_diag(f, 1, "anchor '&a' is not supported");
 	assert_diag(f, 2, "alias '*a' is not supported");
+	/* Thousands of anchors: the messages stop at a bound. */
+	jr_buf_reset(&b);
+	for (i = 0; i < 5000; i++)
+		jr_buf_addf(&b, "k%zu: &a%zu [*a%zu]\n", i, i, i);
+	reset(f);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", b.buf, b.len, "/", &f->d), -1);
+	assert_true(f->d.n <= 101);
+	assert_diag(f, 0, "too many errors; stopped reading this file");
 	/* Self-referencing alias (libyaml's document API would build a cycle). */
 	assert_int_equal(load(f, "name: &x [*x]\ncommand: [x]\n"), -1);
 	assert_diag(f, 1, "alias '*x'");
@@ -526,27 +551,28 @@ static void test_yaml_abuse(void **state)
 
 	/* Binary garbage and control characters. */
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "\x7f" "ELF\x02\x01\x01\0\0", 9, "/",
-					       &f->d),
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml",
+					       "\x7f"
+					       "ELF\x02\x01\x01\0\0",
+					       9, "/", &f->d),
 			 -1);
 	assert_diag(f, 1, "not a text file");
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "name: a\x1b[0m\n", 12, "/", &f->d),
-			 -1);
+	assert_int_equal(
+	    jr_jobset_load_buffer(&f->set, "t.yaml", "name: a\x1b[0m\n", 12, "/", &f->d), -1);
 	assert_diag(f, 1, "control character 0x1b");
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "name: \xed\xa0\x80\n", 10, "/",
-					       &f->d),
-			 -1);
+	assert_int_equal(
+	    jr_jobset_load_buffer(&f->set, "t.yaml", "name: \xed\xa0\x80\n", 10, "/", &f->d), -1);
 	assert_diag(f, 1, "invalid UTF-8");
 
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "name: a\n\xc2\x80\n", 11, "/",
-					       &f->d),
-			 -1);
+	assert_int_equal(
+	    jr_jobset_load_buffer(&f->set, "t.yaml", "name: a\n\xc2\x80\n", 11, "/", &f->d), -1);
 	assert_diag(f, 2, "non-printable character U+0080");
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "a: \xef\xbf\xbf", 6, "/", &f->d), -1);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml", "a: \xef\xbf\xbf", 6, "/", &f->d),
+			 -1);
 	assert_diag(f, 1, "non-printable character U+FFFF");
 
 	/* Tabs for indentation: a clear message naming the tab's position. */
@@ -684,6 +710,47 @@ static void test_good_files(void **state)
 	assert_true(f->set.n >= 5);
 }
 
+/* The examples of jobrunner.yaml(5) (the .EX blocks after .SH EXAMPLES)
+ * are valid job files. */
+static void test_man_examples(void **state)
+{
+	struct fixture *f = *state;
+	struct jr_buf man = JR_BUF_INIT, ex = JR_BUF_INIT;
+	struct jr_err err = JR_ERR_INIT;
+	const char *p, *end;
+	int fd, nex = 0;
+
+	jr_buf_init(&man);
+	jr_buf_init(&ex);
+	fd = open("man/jobrunner.yaml.5", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(jr_read_all(fd, 1 << 20, &man, &err), 0);
+	close(fd);
+	p = strstr(man.buf, "\n.SH EXAMPLES\n");
+	assert_non_null(p);
+	while ((p = strstr(p, "\n.EX\n"))) {
+		p += 5;
+		end = strstr(p, "\n.EE\n");
+		assert_non_null(end);
+		jr_buf_reset(&ex);
+		for (; p <= end; p++) {
+			if (p[0] == '\\' && p[1] == '-') /* roff's \- is a plain '-' */
+				p++;
+			jr_buf_addch(&ex, *p);
+		}
+		reset(f);
+		if (jr_jobset_load_buffer(&f->set, "man-example", ex.buf, ex.len, "/j", &f->d) != 0) {
+			dump(f);
+			fail_msg("man page example %d does not load:\n%s", nex + 1, ex.buf);
+		}
+		assert_int_equal(f->set.n, 1);
+		nex++;
+	}
+	assert_int_equal(nex, 2);
+	jr_buf_release(&man);
+	jr_buf_release(&ex);
+}
+
 static void test_dir_and_trust(void **state)
 {
 	struct fixture *f = *state;
@@ -768,15 +835,18 @@ static void test_check(void **state)
 
 	/* Two loads, then one check over both. */
 	reset(f);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "one.yaml", "name: a\ncommand: [x]\nneeds: [b]\n",
-					       32, "/", &f->d),
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "one.yaml",
+					       "name: a\ncommand: [x]\nneeds: [b]\n", 32, "/",
+					       &f->d),
 			 0);
-	assert_int_equal(jr_jobset_load_buffer(&f->set, "two.yaml",
-					       "jobs:\n- name: b\n  command: [x]\n  needs: [c]\n"
-					       "- name: c\n  command: [x]\n  needs: [a, bb]\n",
-					       strlen("jobs:\n- name: b\n  command: [x]\n  needs: [c]\n"
-						      "- name: c\n  command: [x]\n  needs: [a, bb]\n"), "/", &f->d),
-			 0);
+	assert_int_equal(
+	    jr_jobset_load_buffer(&f->set, "two.yaml",
+				  "jobs:\n- name: b\n  command: [x]\n  needs: [c]\n"
+				  "- name: c\n  command: [x]\n  needs: [a, bb]\n",
+				  strlen("jobs:\n- name: b\n  command: [x]\n  needs: [c]\n"
+					 "- name: c\n  command: [x]\n  needs: [a, bb]\n"),
+				  "/", &f->d),
+	    0);
 	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
 	assert_diag(f, 7, "needs: unknown job 'bb'; did you mean 'b'?");
 	assert_diag(f, 0, "dependency cycle: a -> b -> c -> a");
@@ -790,8 +860,9 @@ static void test_check(void **state)
 	}
 
 	/* A diamond is not a cycle. */
-	load_ok(f, "jobs:\n- {name: a, command: [x]}\n- {name: b, command: [x], needs: [a]}\n"
-		   "- {name: c, command: [x], needs: [a]}\n- {name: d, command: [x], needs: [b, c]}\n");
+	load_ok(
+	    f, "jobs:\n- {name: a, command: [x]}\n- {name: b, command: [x], needs: [a]}\n"
+	       "- {name: c, command: [x], needs: [a]}\n- {name: d, command: [x], needs: [b, c]}\n");
 	assert_int_equal(jr_jobset_check(&f->set, &f->d), 0);
 
 	/* Duplicate names within one file. */
@@ -809,8 +880,10 @@ static void test_check(void **state)
 	assert_false(jr_job_name_valid("a/b"));
 	assert_false(jr_job_name_valid("a b"));
 	assert_false(jr_job_name_valid("caf\xc3\xa9"));
-	assert_true(jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-	assert_false(jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_true(
+	    jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_false(
+	    jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
 static char *hash_of(struct fixture *f, const char *yaml)
@@ -828,9 +901,10 @@ static void test_hash(void **state)
 	h1 = hash_of(f, "name: h\ncommand: [echo, hi]\ntimeout: 90\nenv: {set: {A: '1', B: '2'}}\n"
 			"retries: {count: 2, delay: 1m}\n");
 	/* Reordered keys, block style, comments, different spellings of the same values. */
-	h2 = hash_of(f, "# a comment\nretries:\n  delay: 60s   # one minute\n  count: 2\nenv:\n"
-			"  set:\n    B: \"2\"\n    A: 1\ntimeout: 1m30s\ncommand:\n  - echo\n  - 'hi'\n"
-			"name: h\nkill_grace: 10s\numask: '0022'\nconcurrency: forbid\n");
+	h2 = hash_of(
+	    f, "# a comment\nretries:\n  delay: 60s   # one minute\n  count: 2\nenv:\n"
+	       "  set:\n    B: \"2\"\n    A: 1\ntimeout: 1m30s\ncommand:\n  - echo\n  - 'hi'\n"
+	       "name: h\nkill_grace: 10s\numask: '0022'\nconcurrency: forbid\n");
 	assert_string_equal(h1, h2);
 	/* The same job inside a jobs: list hashes the same. */
 	h3 = hash_of(f, "jobs:\n  - {name: h, command: [echo, hi], timeout: 90s, "
@@ -866,12 +940,13 @@ static void test_hash(void **state)
 static void test_redact(void **state)
 {
 	struct fixture *f = *state;
-	const char *extra[] = { "frompassenv", "", NULL };
+	const char *extra[] = {"frompassenv", "", NULL};
 	char *s;
 
 	load_ok(f, "name: r\ncommand: [x]\nenv:\n  set: {TOKEN: abc123, PASS: abc, OPEN: visible}\n"
 		   "  secret: [TOKEN, PASS, INHERITED]\n");
-	s = jr_job_redact_dup(f->set.jobs[0], "token=abc123 pass=abc open=visible x=frompassenv", extra);
+	s = jr_job_redact_dup(f->set.jobs[0], "token=abc123 pass=abc open=visible x=frompassenv",
+			      extra);
 	assert_string_equal(s, "token=*** pass=*** open=visible x=***");
 	free(s);
 	s = jr_job_redact_dup(f->set.jobs[0], "", NULL);
@@ -885,20 +960,21 @@ static void test_redact(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_variants, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multi_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_collected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_yaml_abuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dir_and_trust, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_variants, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_and_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors_collected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_yaml_abuse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_man_examples, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_and_trust, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
