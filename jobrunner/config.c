@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jobfile.h"
 #include "util.h"
 
 #include "banned.h"
@@ -30,9 +31,6 @@
 #define CFG_MAX_BYTES (1024 * 1024)
 #define PARALLEL_MAX 1024
 
-/* Backend names the configuration may name. Implemented or not: a name here
- * that has no implementation in this build is declined at resolve time. */
-static const char *const known_backends[] = { "local", "container", "slurm", "none", NULL };
 
 enum key_id {
 	K_JOBS_DIR,
@@ -223,8 +221,11 @@ static bool backend_known(const char *b)
 {
 	size_t i;
 
-	for (i = 0; known_backends[i]; i++)
-		if (strcmp(known_backends[i], b) == 0)
+	/* The names job files may use (jobfile.c), implemented or not: one
+	 * without an implementation in this build is declined at resolve
+	 * time, with that reason. */
+	for (i = 0; jr_known_backends[i]; i++)
+		if (strcmp(jr_known_backends[i], b) == 0)
 			return true;
 	return false;
 }
