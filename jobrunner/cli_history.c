@@ -136,7 +136,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 		for (i = 0; i < n; i++)
 			if ((int)strlen(rows[i].job) > wjob)
 				wjob = (int)strlen(rows[i].job);
-		printf("%-12s  %-*s  %3s  %-10s  %-19s  %8s  %5s  %s\n", "RUN", wjob, "JOB", "ATT",
+		printf("%-20s  %-*s  %3s  %-10s  %-19s  %8s  %5s  %s\n", "RUN", wjob, "JOB", "ATT",
 		       "STATUS", "STARTED", "DURATION", "EXIT", "ERROR");
 		for (i = 0; i < n; i++) {
 			const struct jr_run_row *r = &rows[i];
@@ -149,7 +149,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 				snprintf(dur, sizeof(dur), "-");
 			fmt_exit(r, ex, sizeof(ex));
 			cell(r->error, er, sizeof(er));
-			printf("%-12.12s  %-*s  %3d  %-10s  %-19s  %8s  %5s  %s\n", r->id, wjob, r->job,
+			printf("%-20s  %-*s  %3d  %-10s  %-19s  %8s  %5s  %s\n", r->id, wjob, r->job,
 			       r->attempt, jr_run_status_name(r->status), started, dur, ex, er);
 		}
 	}

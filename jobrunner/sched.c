@@ -370,7 +370,7 @@ static void note_failure(struct sched *s, struct unit *u, const char *what)
 	jr_buf_addf(&s->sum->failures, "  %s: %s", job_target_label(u, label, sizeof(label)),
 		    what);
 	if (u->run.id[0])
-		jr_buf_addf(&s->sum->failures, " (run %.12s)", u->run.id);
+		jr_buf_addf(&s->sum->failures, " (run %s)", u->run.id);
 	jr_buf_addch(&s->sum->failures, '\n');
 }
 
@@ -504,7 +504,7 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		jr_cmd_set_timeout(cmd, HOOK_TIMEOUT_MS, u->job->kill_grace_ms);
 		jr_cmd_set_kill_leftovers(cmd, true);
 		if (jr_cmd_start(cmd) < 0) {
-			fprintf(stderr, "jobrunner: %s hook of %s (run %.12s): %s\n", kind, u->job->name,
+			fprintf(stderr, "jobrunner: %s hook of %s (run %s): %s\n", kind, u->job->name,
 				u->run.id, jr_cmd_error(cmd));
 			jr_cmd_free(cmd);
 			continue;
@@ -512,7 +512,7 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		jr_xgrow((void **)&s->hooks, &s->ahooks, s->nhooks + 1, sizeof(*s->hooks));
 		h = &s->hooks[s->nhooks++];
 		h->cmd = cmd;
-		h->what = jr_xasprintf("%s hook '%s' of %s (run %.12s)", kind, lists[i].v[0],
+		h->what = jr_xasprintf("%s hook '%s' of %s (run %s)", kind, lists[i].v[0],
 				       u->job->name, u->run.id);
 	}
 	free(logpath);

@@ -22,6 +22,7 @@ expect_exit 0 "history exits 0" jr history
 equals "history lists every run (header + 4)" "$(wc -l <"$T/out")" 5
 head -2 "$T/out" | tail -1 >"$T/first"
 contains "newest first" "$T/first" "quiet"
+contains "history shows whole run ids (abbreviations can be ambiguous within a millisecond)" "$T/first" "$(q "select id from runs where job='quiet'")"
 expect_exit 0 "history JOB" jr history alpha
 equals "history JOB lists only that job" "$(grep -c alpha "$T/out")" 2
 lacks "history JOB excludes others" "$T/out" "beta"
