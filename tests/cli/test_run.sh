@@ -138,6 +138,25 @@ expect_exit 0 "a job leaving a process in another group of its session" jr run l
 equals "that leftover is counted" "$(q "select leftovers from runs where job='leaves-group'")" 1
 check "and gone" bash -c '! pgrep -f "time.sleep\(5[9]\)" >/dev/null'
 
+# A process that escapes the job's session (a daemon) is not a leftover,
+# but jobrunner, as child subreaper, becomes its parent and reaps it: no
+# zombie accumulates in a long run.
+job escape.yaml <<'EOF2'
+jobs:
+  - name: escaper
+    shell: 'setsid sleep 1.7 & sleep 0.2'
+  - name: waiter
+    command: [sleep, "2.6"]
+EOF2
+"$JR" -c "$P/jobrunner.ini" run escaper waiter -j 2 >/dev/null 2>&1 &
+runner=$!
+sleep 1
+equals "the escaped process was re-parented to jobrunner" "$(ps -o ppid= -p "$(pgrep -f 'sleep 1.[7]' | head -1)" 2>/dev/null | tr -d ' ')" "$runner"
+sleep 1.2
+equals "and reaped when it exited: no zombie under jobrunner" "$(ps --ppid "$runner" -o stat= | grep -c Z)" 0
+wait "$runner"
+equals "the escaper succeeded without leftovers" "$(q "select status, leftovers from runs where job='escaper'")" "succeeded|0"
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:
