@@ -35,6 +35,7 @@ DEB_PACKAGES := build-essential pkg-config libyaml-dev libsqlite3-dev libinih-de
 # A missing library is named with its Debian package before anything is
 # compiled. A prerequisite, not a parse-time check, so that `make deps check`
 # and `make deps demo` work on a fresh machine: deps runs first, then this.
+.DEFAULT_GOAL := all
 check-libs:
 	@$(foreach m,$(PKG_MODULES),pkg-config --exists $(m) || { echo "jobrunner: missing library $(m) (Debian package $(DEB_$(m))): run 'make deps' as root, or apt-get install $(DEB_$(m))" >&2; exit 1; };) true
 .PHONY: check-libs

@@ -104,7 +104,7 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 	struct jr_buf b = JR_BUF_INIT, tmp = JR_BUF_INIT;
 	struct jr_cli_ctx ctx;
 	bool json = false;
-	int opt, rc, wname = 4, wsched = 8, wback = 8, wtags = 4;
+	int opt, rc, wname = 4, wsched = 8, wback = 8, wtags = 4, wfile = 4;
 	size_t i;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -174,9 +174,14 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 		add_list(&tmp, &job->tags, ",");
 		if ((l = (int)tmp.len) > wtags)
 			wtags = l;
+		jr_buf_reset(&tmp);
+		jr_buf_addf(&tmp, "%s:%d", rel_path(job->source_file, ctx.cfg.jobs_dir),
+			    job->source_line);
+		if ((l = (int)tmp.len) > wfile)
+			wfile = l;
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wname, "NAME", wsched, "SCHEDULE", wback, "BACKENDS",
-	       wtags, "TAGS", "FILE  DESCRIPTION");
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", wname, "NAME", wsched, "SCHEDULE", wback,
+	       "BACKENDS", wtags, "TAGS", wfile, "FILE", "DESCRIPTION");
 	for (i = 0; i < ctx.jobs.n; i++) {
 		const struct jr_job *job = ctx.jobs.jobs[i];
 		struct jr_strv bk;
@@ -191,7 +196,7 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 		add_list(&tmp, &job->tags, ",");
 		snprintf(file, sizeof(file), "%s:%d", rel_path(job->source_file, ctx.cfg.jobs_dir),
 			 job->source_line);
-		printf("%-*s  %s  %s\n", wtags, tmp.len ? tmp.buf : "-", file,
+		printf("%-*s  %-*s  %s\n", wtags, tmp.len ? tmp.buf : "-", wfile, file,
 		       job->description ? job->description : "");
 	}
 out:
