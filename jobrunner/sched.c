@@ -26,7 +26,9 @@
 enum unit_state {
 	U_WAITING,  /* needs not done yet, or not started */
 	U_LOCKWAIT, /* concurrency: queue, waiting for another invocation */
+	U_PREPARED, /* row inserted `queued`, log files made: waits for a slot */
 	U_RUNNING,
+	U_REAPED,   /* process ended; its row is written after the next start */
 	U_RETRY,    /* waiting for the retry delay */
 	U_DONE,
 };
@@ -75,7 +77,7 @@ struct sched {
 	struct jobstate *js;
 	size_t njs;
 	struct unit *u;
-	size_t nu, ndone, nrunning;
+	size_t nu, ndone, nrunning, nprepared;
 	struct hook *hooks;
 	size_t nhooks, ahooks;
 	char *lock_dir;
@@ -619,7 +621,6 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	count_status(s, status);
 	jr_cmd_free(u->cmd);
 	u->cmd = NULL;
-	s->nrunning--;
 
 	if (status == JR_RUN_SUCCEEDED) {
 		start_hooks(s, u, status);
@@ -641,21 +642,21 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	return ret;
 }
 
-/* Starts the next attempt of u: row first (running), then the process. */
-static int attempt_start(struct sched *s, struct unit *u, struct jr_err *err)
+/* Makes the next attempt of u ready to start: its row, inserted `queued`,
+ * and its log files. Done while other attempts run, so that only marking
+ * the row `running` and the spawn itself stand between one attempt's end
+ * and the next one's start. */
+static int attempt_prepare(struct sched *s, struct unit *u, struct jr_err *err)
 {
-	struct jr_err serr = JR_ERR_INIT;
-	struct jr_attempt a;
 	char *jobdir = NULL;
-
 	int tries = 0;
 
 	u->attempt++;
 again:
 	run_init(s, u);
-	u->run.status = JR_RUN_RUNNING;
+	u->run.status = JR_RUN_QUEUED;
 	u->run.machine = jr_machine_fact(s->host, "hostname");
-	u->run.started_ms = jr_now_ms();
+	u->run.started_ms = 0;
 	/* The id names the log files, so it is chosen before the insert. */
 	jr_run_id_new(u->run.id);
 	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
@@ -681,7 +682,23 @@ again:
 			goto again;
 		return -1;
 	}
+	u->state = U_PREPARED;
+	s->nprepared++;
+	return 0;
+}
 
+/* Starts a prepared attempt: the row becomes `running`, then the process
+ * starts (a start that fails is a failed attempt, recorded at once). */
+static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
+{
+	struct jr_err serr = JR_ERR_INIT;
+	struct jr_attempt a;
+
+	s->nprepared--;
+	u->run.status = JR_RUN_RUNNING;
+	u->run.started_ms = jr_now_ms();
+	if (jr_store_run_mark_running(s->st, u->run.id, u->run.started_ms, err) < 0)
+		return -1;
 	memset(&a, 0, sizeof(a));
 	a.job = u->job;
 	a.target = u->target;
@@ -690,15 +707,22 @@ again:
 	a.stdout_path = u->stdout_path;
 	a.stderr_path = u->stderr_path;
 	u->machine = NULL;
+	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
+	if (!u->cmd) {
+		u->state = U_REAPED;
+		return attempt_done(s, u, serr.msg[0] ? serr.msg : "could not start", err);
+	}
 	u->state = U_RUNNING;
 	s->nrunning++;
-	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
-	if (!u->cmd)
-		return attempt_done(s, u, serr.msg[0] ? serr.msg : "could not start", err);
-	u->run.pid = jr_cmd_pid(u->cmd);
-	if (jr_store_run_set_pid(s->st, u->run.id, u->run.pid, err) < 0)
-		return -1;
 	return 0;
+}
+
+/* Records the pid of an attempt just started: after the start, while it
+ * runs, off the path between one attempt and the next. */
+static int attempt_started(struct sched *s, struct unit *u, struct jr_err *err)
+{
+	u->run.pid = jr_cmd_pid(u->cmd);
+	return jr_store_run_set_pid(s->st, u->run.id, u->run.pid, err);
 }
 
 /* ---- the loop ---- */
@@ -766,16 +790,34 @@ busy: {
 	}
 }
 
+/* Starts what can start: prepared attempts into free slots first, then
+ * units whose turn has come, in order; and prepares up to `parallel` more
+ * while every slot is busy. Returns how many attempts it started, or -1. */
 static int start_ready(struct sched *s, struct jr_err *err)
 {
-	size_t i;
-	int r;
+	size_t i, first = s->nu;
+	int r, started = 0;
 
-	for (i = 0; i < s->nu && (int)s->nrunning < s->opts->parallel; i++) {
+	for (i = 0; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
+		bool slot = (int)s->nrunning < s->opts->parallel;
 
-		if (u->state == U_DONE || u->state == U_RUNNING)
+		if (u->state == U_PREPARED) {
+			if (!slot)
+				continue;
+			if (attempt_launch(s, u, err) < 0)
+				return -1;
+			if (u->state == U_RUNNING) {
+				started++;
+				if (first == s->nu)
+					first = i;
+			}
 			continue;
+		}
+		if (u->state != U_WAITING && u->state != U_LOCKWAIT && u->state != U_RETRY)
+			continue;
+		if (!slot && (int)s->nprepared >= s->opts->parallel)
+			break;
 		if (u->state == U_RETRY) {
 			if (jr_mono_ms() < u->next_mono)
 				continue;
@@ -786,9 +828,25 @@ static int start_ready(struct sched *s, struct jr_err *err)
 			if (r == 0)
 				continue;
 		}
-		if (attempt_start(s, u, err) < 0)
+		if (attempt_prepare(s, u, err) < 0)
 			return -1;
+		if (slot) {
+			if (attempt_launch(s, u, err) < 0)
+				return -1;
+			if (u->state == U_RUNNING) {
+				started++;
+				if (first == s->nu)
+					first = i;
+			}
+		}
 	}
+	/* The pids, once every free slot has its process. */
+	for (i = first; i < s->nu && started; i++)
+		if (s->u[i].state == U_RUNNING && s->u[i].run.pid == 0) {
+			if (attempt_started(s, &s->u[i], err) < 0)
+				return -1;
+			started--;
+		}
 	return 0;
 }
 
@@ -814,10 +872,24 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 	for (i = 0; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
-		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY)
+		if (u->state == U_PREPARED) {
+			/* Its row exists, `queued`: it ends there. */
+			s->nprepared--;
+			u->run.status = JR_RUN_SKIPPED;
+			u->run.finished_ms = jr_now_ms();
+			u->run.error = "interrupted before it started";
+			if (jr_store_run_finish(s->st, &u->run, err) < 0)
+				return -1;
+			count_status(s, JR_RUN_SKIPPED);
+			note_failure(s, u, u->run.error);
+			u->run.error = NULL;
+			free_paths(u);
+			unit_done(s, u, JR_RUN_SKIPPED, false);
+		} else if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
 			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
 					     err) < 0)
 				return -1;
+		}
 	}
 	return 0;
 }
@@ -852,7 +924,7 @@ static int loop(struct sched *s, struct jr_err *err)
 
 	for (;;) {
 		int64_t now, wake = -1, dl;
-		size_t i, n = 0;
+		size_t i, n = 0, reaped;
 		int timeout, k;
 
 		if (s->stopping) {
@@ -902,16 +974,31 @@ static int loop(struct sched *s, struct jr_err *err)
 			goto fail;
 		}
 		handle_signals(s);
+		reaped = 0;
 		for (i = 0; i < s->nu; i++) {
 			struct unit *u = &s->u[i];
 
 			if (u->state != U_RUNNING || !u->cmd)
 				continue;
 			if (jr_cmd_poll(u->cmd) == 1) {
-				if (attempt_done(s, u, NULL, err) < 0)
-					goto fail;
-				progress(s, false);
+				u->state = U_REAPED;
+				s->nrunning--;
+				reaped++;
 			}
+		}
+		/* Next attempts first, into the slots just freed; then the rows
+		 * of the ended ones, while the new processes run. */
+		if (reaped && !s->stopping && start_ready(s, err) < 0)
+			goto fail;
+		for (i = 0; i < s->nu && reaped; i++) {
+			struct unit *u = &s->u[i];
+
+			if (u->state != U_REAPED)
+				continue;
+			reaped--;
+			if (attempt_done(s, u, NULL, err) < 0)
+				goto fail;
+			progress(s, false);
 		}
 		for (i = 0; i < s->nhooks;)
 			if (jr_cmd_poll(s->hooks[i].cmd) == 1)
@@ -1047,14 +1134,20 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	ret = loop(&s, err);
 	/* After a fatal error, stop what still runs and record it. */
 	if (ret < 0) {
+		struct jr_err e2 = JR_ERR_INIT;
+
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {
-				struct jr_err e2 = JR_ERR_INIT;
-
-				jr_cmd_terminate(s.u[i].cmd, JR_KILL_INTERRUPT);
-				jr_cmd_wait(s.u[i].cmd, NULL);
+				if (s.u[i].state == U_RUNNING) {
+					jr_cmd_terminate(s.u[i].cmd, JR_KILL_INTERRUPT);
+					jr_cmd_wait(s.u[i].cmd, NULL);
+				}
 				attempt_done(&s, &s.u[i], NULL, &e2);
 			}
+		s.stopping = s.stopping ? s.stopping : -1;
+		skip_rest(&s, &e2);
+		if (s.stopping < 0)
+			s.stopping = 0;
 	}
 	progress(&s, true);
 	signals_restore(&old);

@@ -47,6 +47,7 @@ enum stmt_idx {
 	S_JOB_DEF,
 	S_RUN_INSERT,
 	S_RUN_SET_PID,
+	S_RUN_MARK_RUNNING,
 	S_RUN_FINISH,
 	S_RUN_SIGNAL,
 	S_SIGNALS_LIST,
@@ -96,6 +97,8 @@ static const char *const stmt_sql[S_COUNT] = {
 			 " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 			 " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 	[S_RUN_SET_PID] = "UPDATE runs SET pid = ? WHERE id = ?",
+	[S_RUN_MARK_RUNNING] = "UPDATE runs SET status = 'running', started_ms = ?"
+			       " WHERE id = ? AND status = 'queued'",
 	[S_RUN_FINISH] = "UPDATE runs SET machine = coalesce(?6, machine),"
 			 " backend = coalesce(?7, backend), status = ?10, exit_code = ?11,"
 			 " signal = ?12, pid = coalesce(?13, pid), started_ms = coalesce(?14,"
@@ -808,6 +811,28 @@ int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct 
 	sqlite3_bind_int64(s, 1, pid);
 	bind_text(s, 2, id);
 	if (update_one_run(st, s, id, "recording pid", err) < 0 || write_commit(st, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		write_rollback(st);
+	return ret;
+}
+
+int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
+			      struct jr_err *err)
+{
+	sqlite3_stmt *s;
+	int ret = -1;
+
+	if (write_begin(st, err) < 0)
+		return -1;
+	s = stmt_get(st, S_RUN_MARK_RUNNING, err);
+	if (!s)
+		goto out;
+	sqlite3_bind_int64(s, 1, started_ms);
+	bind_text(s, 2, id);
+	if (update_one_run(st, s, id, "marking run running", err) < 0 || write_commit(st, err) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -98,6 +98,11 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
 /* Records the pid of a run just started. */
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err);
+/* A run inserted `queued` (its row and log files made ready while a slot was
+ * busy) becomes `running`, started at started_ms: called just before its
+ * process starts. Fails when no queued run has that id. */
+int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
+			      struct jr_err *err);
 /* Writes the final state of a run (status, exit, times, usage, tails, error).
  * machine, backend, pid, started_ms and the log paths are kept from before
  * when given as NULL / 0; finished_ms 0 means now. Fails if no run has
