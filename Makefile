@@ -30,7 +30,7 @@ DEB_cmocka    := libcmocka-dev
 # Everything `make deps` installs: build libraries, test tools, run-time tools.
 DEB_PACKAGES := build-essential pkg-config libyaml-dev libsqlite3-dev libinih-dev \
 	libssl-dev libcmocka-dev sqlite3 bubblewrap python3 python3-jsonschema python3-yaml \
-	valgrind clang libclang-rt-14-dev mandoc groff-base procps util-linux
+	valgrind clang libclang-rt-14-dev mandoc groff-base man-db procps util-linux
 
 # A missing library is named with its Debian package before anything is
 # compiled. A prerequisite, not a parse-time check, so that `make deps check`
