@@ -202,11 +202,37 @@ static void print_summary(const struct jr_sched_summary *sum, bool tty)
 	}
 }
 
-int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
+/* Runs the selection through the scheduler, prints the summary (always on
+ * a terminal, only when something failed otherwise) and returns the exit
+ * status. parallel 0: from the configuration. */
+static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_job **jobs,
+		    size_t n, int parallel)
 {
+	struct jr_err err = JR_ERR_INIT;
 	struct jr_sched_summary sum;
 	struct jr_sched_opts so;
-	struct jr_err err = JR_ERR_INIT;
+	bool tty = isatty(2);
+	int rc, r;
+
+	memset(&so, 0, sizeof(so));
+	so.parallel = parallel ? parallel : ctx->cfg.parallel;
+	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
+	so.argc = cli->argc;
+	so.argv = cli->argv;
+	r = jr_sched_run(&ctx->cfg, &ctx->host, ctx->st, jobs, n, &so, &sum, &err);
+	print_summary(&sum, tty);
+	if (r < 0)
+		jr_cli_error("%s", err.msg);
+	rc = sum.interrupted ? 128 + sum.interrupted
+	     : r < 0	     ? JR_EXIT_USAGE
+	     : sum.units_failed ? JR_EXIT_FAILED
+				: JR_EXIT_OK;
+	jr_sched_summary_release(&sum);
+	return rc;
+}
+
+int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
+{
 	struct jr_cli_ctx ctx;
 	struct sel_opts o;
 	struct jr_job **jobs = NULL;
@@ -232,21 +258,7 @@ int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
 			fprintf(stderr, "jobrunner: no jobs in %s\n", ctx.cfg.jobs_dir);
 		goto out;
 	}
-	memset(&so, 0, sizeof(so));
-	so.parallel = o.parallel ? o.parallel : ctx.cfg.parallel;
-	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
-	so.argc = cli->argc;
-	so.argv = cli->argv;
-	if (jr_sched_run(&ctx.cfg, &ctx.host, ctx.st, jobs, n, &so, &sum, &err) < 0) {
-		print_summary(&sum, tty);
-		jr_cli_error("%s", err.msg);
-		rc = sum.interrupted ? 128 + sum.interrupted : JR_EXIT_USAGE;
-	} else {
-		print_summary(&sum, tty);
-		rc = sum.interrupted ? 128 + sum.interrupted
-		     : sum.units_failed ? JR_EXIT_FAILED : JR_EXIT_OK;
-	}
-	jr_sched_summary_release(&sum);
+	rc = run_jobs(cli, &ctx, jobs, n, o.parallel);
 out:
 	free(jobs);
 	jr_cli_ctx_release(&ctx);
@@ -295,13 +307,11 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct jr_err err = JR_ERR_INIT;
-	struct jr_sched_summary sum;
-	struct jr_sched_opts so;
 	struct jr_cli_ctx ctx;
 	struct jr_job **due = NULL, **jobs = NULL;
 	char **names = NULL;
 	size_t i, ndue = 0, n = 0;
-	bool dry = false, tty = isatty(2);
+	bool dry = false;
 	time_t now, booted;
 	int64_t par = 0;
 	int opt, rc;
@@ -387,21 +397,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	jr_sched_order(jobs, n);
-	memset(&so, 0, sizeof(so));
-	so.parallel = par ? (int)par : ctx.cfg.parallel;
-	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
-	so.argc = cli->argc;
-	so.argv = cli->argv;
-	if (jr_sched_run(&ctx.cfg, &ctx.host, ctx.st, jobs, n, &so, &sum, &err) < 0) {
-		print_summary(&sum, tty);
-		jr_cli_error("%s", err.msg);
-		rc = sum.interrupted ? 128 + sum.interrupted : JR_EXIT_USAGE;
-	} else {
-		print_summary(&sum, tty);
-		rc = sum.interrupted ? 128 + sum.interrupted
-		     : sum.units_failed ? JR_EXIT_FAILED : JR_EXIT_OK;
-	}
-	jr_sched_summary_release(&sum);
+	rc = run_jobs(cli, &ctx, jobs, n, (int)par);
 out:
 	free(names);
 	free(due);

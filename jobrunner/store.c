@@ -798,19 +798,22 @@ static int update_one_run(struct jr_store *st, sqlite3_stmt *s, const char *id, 
 	return 0;
 }
 
-int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err)
+/* One UPDATE of one run by id: statement which, with ?1 = v and ?2 = id,
+ * in its own write transaction. */
+static int run_update_i64(struct jr_store *st, int which, int64_t v, const char *id,
+			  const char *what, struct jr_err *err)
 {
 	sqlite3_stmt *s;
 	int ret = -1;
 
 	if (write_begin(st, err) < 0)
 		return -1;
-	s = stmt_get(st, S_RUN_SET_PID, err);
+	s = stmt_get(st, which, err);
 	if (!s)
 		goto out;
-	sqlite3_bind_int64(s, 1, pid);
+	sqlite3_bind_int64(s, 1, v);
 	bind_text(s, 2, id);
-	if (update_one_run(st, s, id, "recording pid", err) < 0 || write_commit(st, err) < 0)
+	if (update_one_run(st, s, id, what, err) < 0 || write_commit(st, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -819,26 +822,15 @@ out:
 	return ret;
 }
 
+int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err)
+{
+	return run_update_i64(st, S_RUN_SET_PID, pid, id, "recording pid", err);
+}
+
 int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
 			      struct jr_err *err)
 {
-	sqlite3_stmt *s;
-	int ret = -1;
-
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_RUN_MARK_RUNNING, err);
-	if (!s)
-		goto out;
-	sqlite3_bind_int64(s, 1, started_ms);
-	bind_text(s, 2, id);
-	if (update_one_run(st, s, id, "marking run running", err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return run_update_i64(st, S_RUN_MARK_RUNNING, started_ms, id, "marking run running", err);
 }
 
 int jr_store_run_finish(struct jr_store *st, const struct jr_run *run, struct jr_err *err)

@@ -868,6 +868,42 @@ static void test_json(void **state)
 	free(path);
 }
 
+/* The scheduler inserts an attempt `queued` with a chosen id while a slot
+ * is busy, then marks it running just before its process starts. */
+static void test_queued_then_running(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("q.db");
+	struct jr_store *st;
+	struct jr_run r, dup;
+	int64_t inv;
+	char *argv[] = {"jobrunner", "run"};
+
+	(void)state;
+	st = open_ok(path);
+	assert_int_equal(jr_store_invocation_begin(st, 2, argv, &inv, &err), 0);
+	run_init(&r, inv, "q");
+	r.status = JR_RUN_QUEUED;
+	r.started_ms = 0; /* not started yet */
+	jr_run_id_new(r.id);
+	memcpy(dup.id, r.id, sizeof(r.id));
+	insert_ok(st, &r);
+	assert_string_equal(r.id, dup.id); /* the caller's id is kept */
+	assert_sql(path, "SELECT status || ',' || ifnull(started_ms, 'null') FROM runs", "queued,null");
+	assert_int_equal(jr_store_run_mark_running(st, r.id, 12345, &err), 0);
+	assert_sql(path, "SELECT status || ',' || started_ms FROM runs", "running,12345");
+	/* only a queued run can be marked */
+	assert_int_equal(jr_store_run_mark_running(st, r.id, 1, &err), -1);
+	/* a chosen id that is taken fails with EEXIST, so the caller picks another */
+	run_init(&dup, inv, "q");
+	memcpy(dup.id, r.id, sizeof(r.id));
+	assert_int_equal(jr_store_run_insert(st, &dup, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_string_equal(dup.id, r.id);
+	jr_store_close(st);
+	free(path);
+}
+
 static void test_schedule(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
@@ -912,7 +948,7 @@ int main(void)
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
 	    cmocka_unit_test(test_fork_guard),	 cmocka_unit_test(test_query_plans),
-	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule),
+	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule), cmocka_unit_test(test_queued_then_running),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
