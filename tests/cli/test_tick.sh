@@ -3,13 +3,18 @@
 . "$(dirname "$0")/lib.sh"
 setup_project
 
-job t.yaml <<'EOF2'
+# Schedules far from the current time, so that the first tick never finds
+# them due whenever the test runs; and no tick pair across a minute boundary.
+min=$(((10#$(date +%M) + 30) % 60))
+hour=$(((10#$(date +%H) + 12) % 24))
+while [ "$(date +%S)" -ge 55 ]; do sleep 1; done
+job t.yaml <<EOF2
 jobs:
   - name: every-minute
     schedule: "* * * * *"
     command: ["true"]
   - name: hourly
-    schedule: "0 * * * *"
+    schedule: "$min * * * *"
     command: ["true"]
   - name: at-boot
     schedule: "@reboot"
@@ -19,11 +24,12 @@ jobs:
   - name: prep
     command: ["true"]
   - name: daily-with-need
-    schedule: "@daily"
+    schedule: "$min $hour * * *"
     needs: [prep]
     command: ["true"]
 EOF2
 expect_exit 0 "tick --dry-run" jr tick --dry-run
+lacks "a job whose time has not come is not due" "$T/out" "hourly"
 contains "an every-minute job is due on the first tick" "$T/out" "every-minute"
 contains "an @reboot job is due on the first tick" "$T/out" "at-boot"
 lacks "an unscheduled job never is" "$T/out" "unscheduled"
