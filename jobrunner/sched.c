@@ -790,66 +790,6 @@ busy: {
 	}
 }
 
-/* Starts what can start: prepared attempts into free slots first, then
- * units whose turn has come, in order; and prepares up to `parallel` more
- * while every slot is busy. Returns how many attempts it started, or -1. */
-static int start_ready(struct sched *s, struct jr_err *err)
-{
-	size_t i, first = s->nu;
-	int r, started = 0;
-
-	for (i = 0; i < s->nu; i++) {
-		struct unit *u = &s->u[i];
-		bool slot = (int)s->nrunning < s->opts->parallel;
-
-		if (u->state == U_PREPARED) {
-			if (!slot)
-				continue;
-			if (attempt_launch(s, u, err) < 0)
-				return -1;
-			if (u->state == U_RUNNING) {
-				started++;
-				if (first == s->nu)
-					first = i;
-			}
-			continue;
-		}
-		if (u->state != U_WAITING && u->state != U_LOCKWAIT && u->state != U_RETRY)
-			continue;
-		if (!slot && (int)s->nprepared >= s->opts->parallel)
-			break;
-		if (u->state == U_RETRY) {
-			if (jr_mono_ms() < u->next_mono)
-				continue;
-		} else {
-			r = unit_ready(s, u, err);
-			if (r < 0)
-				return -1;
-			if (r == 0)
-				continue;
-		}
-		if (attempt_prepare(s, u, err) < 0)
-			return -1;
-		if (slot) {
-			if (attempt_launch(s, u, err) < 0)
-				return -1;
-			if (u->state == U_RUNNING) {
-				started++;
-				if (first == s->nu)
-					first = i;
-			}
-		}
-	}
-	/* The pids, once every free slot has its process. */
-	for (i = first; i < s->nu && started; i++)
-		if (s->u[i].state == U_RUNNING && s->u[i].run.pid == 0) {
-			if (attempt_started(s, &s->u[i], err) < 0)
-				return -1;
-			started--;
-		}
-	return 0;
-}
-
 static void progress(struct sched *s, bool final)
 {
 	char el[32];
@@ -862,6 +802,77 @@ static void progress(struct sched *s, bool final)
 	fflush(stderr);
 	s->last_progress = jr_mono_ms();
 	s->progress_shown = !final;
+}
+
+/* Starts every prepared attempt that has a free slot, in order. */
+static int launch_prepared(struct sched *s, struct jr_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < s->nu && (int)s->nrunning < s->opts->parallel && s->nprepared; i++)
+		if (s->u[i].state == U_PREPARED && attempt_launch(s, &s->u[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Everything written between starts, in one transaction: the pids of the
+ * attempts just started, the rows of those that ended (and retries, hooks),
+ * and the next attempts prepared: enough to fill the free slots, and up to
+ * `parallel` more waiting, `queued`, for a slot. */
+static int bookkeep(struct sched *s, struct jr_err *err)
+{
+	size_t i;
+	int r;
+
+	if (jr_store_batch_begin(s->st, err) < 0)
+		return -1;
+	for (i = 0; i < s->nu; i++) {
+		struct unit *u = &s->u[i];
+
+		if (u->state == U_RUNNING && u->run.pid == 0 && attempt_started(s, u, err) < 0)
+			goto fail;
+		if (u->state == U_REAPED) {
+			if (attempt_done(s, u, NULL, err) < 0)
+				goto fail;
+			progress(s, false);
+		}
+	}
+	for (i = 0; i < s->nu && !s->stopping; i++) {
+		struct unit *u = &s->u[i];
+		int limit = 2 * s->opts->parallel - (int)s->nrunning;
+
+		if ((int)s->nprepared >= limit)
+			break;
+		if (u->state != U_WAITING && u->state != U_LOCKWAIT && u->state != U_RETRY)
+			continue;
+		if (u->state == U_RETRY) {
+			if (jr_mono_ms() < u->next_mono)
+				continue;
+		} else {
+			r = unit_ready(s, u, err);
+			if (r < 0)
+				goto fail;
+			if (r == 0)
+				continue;
+		}
+		if (attempt_prepare(s, u, err) < 0)
+			goto fail;
+	}
+	return jr_store_batch_commit(s->st, err);
+fail:
+	jr_store_batch_abort(s->st);
+	return -1;
+}
+
+/* Starts what can start and prepares what comes next, until no prepared
+ * attempt has a free slot. */
+static int start_ready(struct sched *s, struct jr_err *err)
+{
+	do {
+		if (launch_prepared(s, err) < 0 || bookkeep(s, err) < 0)
+			return -1;
+	} while (s->nprepared && (int)s->nrunning < s->opts->parallel);
+	return 0;
 }
 
 /* Ends every unit that has not started: on interrupt. */
@@ -988,17 +999,11 @@ static int loop(struct sched *s, struct jr_err *err)
 		}
 		/* Next attempts first, into the slots just freed; then the rows
 		 * of the ended ones, while the new processes run. */
-		if (reaped && !s->stopping && start_ready(s, err) < 0)
-			goto fail;
-		for (i = 0; i < s->nu && reaped; i++) {
-			struct unit *u = &s->u[i];
-
-			if (u->state != U_REAPED)
-				continue;
-			reaped--;
-			if (attempt_done(s, u, NULL, err) < 0)
+		if (reaped) {
+			if (!s->stopping && launch_prepared(s, err) < 0)
 				goto fail;
-			progress(s, false);
+			if (bookkeep(s, err) < 0)
+				goto fail;
 		}
 		for (i = 0; i < s->nhooks;)
 			if (jr_cmd_poll(s->hooks[i].cmd) == 1)
@@ -1135,6 +1140,8 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	/* After a fatal error, stop what still runs and record it. */
 	if (ret < 0) {
 		struct jr_err e2 = JR_ERR_INIT;
+
+		jr_store_batch_abort(st);
 
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {

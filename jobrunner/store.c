@@ -6,6 +6,7 @@
  * and no SQL parsing. */
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -133,6 +134,7 @@ struct jr_store {
 	char boot_id[64];
 	char pid_ns[64]; /* "pid:[4026531836]", "" if unknown */
 	char host[256];
+	bool batch; /* inside jr_store_batch_begin: writes share one transaction */
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
@@ -228,22 +230,59 @@ static int simple(struct jr_store *st, enum stmt_idx idx, const char *what, stru
 	return stmt_exec(st, s, what, err);
 }
 
+/* Every write is a transaction of its own, except inside a batch, where
+ * the batch's transaction holds them all (and a failed statement is undone
+ * by SQLite alone, the batch going on). */
 static int write_begin(struct jr_store *st, struct jr_err *err)
 {
 	if (check_owner(st, err) < 0)
 		return -1;
+	if (st->batch)
+		return 0;
 	return simple(st, S_BEGIN, "begin", err);
 }
 
 static int write_commit(struct jr_store *st, struct jr_err *err)
 {
+	if (st->batch)
+		return 0;
 	return simple(st, S_COMMIT, "commit", err);
 }
 
 static void write_rollback(struct jr_store *st)
 {
+	if (st->batch)
+		return;
 	if (!sqlite3_get_autocommit(st->db))
 		simple(st, S_ROLLBACK, "rollback", NULL);
+}
+
+int jr_store_batch_begin(struct jr_store *st, struct jr_err *err)
+{
+	assert(!st->batch);
+	if (write_begin(st, err) < 0)
+		return -1;
+	st->batch = true;
+	return 0;
+}
+
+int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
+{
+	assert(st->batch);
+	st->batch = false;
+	if (write_commit(st, err) < 0) {
+		write_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void jr_store_batch_abort(struct jr_store *st)
+{
+	if (!st->batch)
+		return;
+	st->batch = false;
+	write_rollback(st);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -830,6 +869,9 @@ int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct 
 int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
 			      struct jr_err *err)
 {
+	/* Its point is to be durable before the process starts. */
+	if (st->batch)
+		return jr_err_set(err, "%s: marking run %s running inside a batch", st->path, id);
 	return run_update_i64(st, S_RUN_MARK_RUNNING, started_ms, id, "marking run running", err);
 }
 

@@ -96,6 +96,17 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
  * collision fails with err->errnum EEXIST so the caller can pick another. A run inserted in a final status with finished_ms 0 gets the
  * current time. invocation_id 0 means none; any other must exist. */
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
+/* Batches: between begin and commit, the writes above (insert, finish,
+ * signals, pid, job_seen...) share one write transaction, so that recording
+ * several runs costs one commit. Nothing written in a batch is visible to
+ * other processes, or durable, before the commit: a run must be marked
+ * running (jr_store_run_mark_running) outside any batch before its process
+ * starts. A failed write inside a batch leaves the others in place; abort
+ * rolls the whole batch back (after a failure, before reporting it). */
+int jr_store_batch_begin(struct jr_store *st, struct jr_err *err);
+int jr_store_batch_commit(struct jr_store *st, struct jr_err *err);
+void jr_store_batch_abort(struct jr_store *st);
+
 /* Records the pid of a run just started. */
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err);
 /* A run inserted `queued` (its row and log files made ready while a slot was
