@@ -631,7 +631,9 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		u->delay_ms = (int64_t)((double)u->delay_ms * u->job->retry.backoff);
 	} else {
 		note_failure(s, u, red_err ? red_err : jr_run_status_name(status));
-		start_hooks(s, u, status);
+		/* An operator's interrupt is not the job failing: no hooks. */
+		if (!s->stopping)
+			start_hooks(s, u, status);
 		unit_done(s, u, status, false);
 	}
 	free(out_tail);
@@ -897,6 +899,8 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 			free_paths(u);
 			unit_done(s, u, JR_RUN_SKIPPED, false);
 		} else if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
+			if (u->state == U_RETRY)
+				u->attempt++; /* the retry that will not happen */
 			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
 					     err) < 0)
 				return -1;
@@ -924,6 +928,8 @@ static void handle_signals(struct sched *s)
 		for (i = 0; i < s->nu; i++)
 			if (s->u[i].state == U_RUNNING && s->u[i].cmd)
 				jr_cmd_terminate(s->u[i].cmd, JR_KILL_INTERRUPT);
+		for (i = 0; i < s->nhooks; i++)
+			jr_cmd_terminate(s->hooks[i].cmd, JR_KILL_INTERRUPT);
 	}
 	jr_spawn_reap_orphans();
 }
