@@ -8,6 +8,8 @@ job s.yaml <<'EOF2'
 jobs:
   - name: long
     command: [sleep, "47"]
+    on_failure:
+      - [touch, hook-ran]
   - name: long2
     command: [sleep, "47"]
   - name: later
@@ -43,6 +45,7 @@ equals "SIGTERM: exit 143" "$?" 143
 equals "the run is failed/interrupted" "$(q "select status, error from runs where job='long' order by id desc limit 1")" "failed|interrupted"
 contains "the signal sent is recorded as interrupt" <(q "select reason from run_signals") "interrupt"
 check "the job's process is gone" bash -c '! pgrep -f "sleep 4[7]" >/dev/null'
+check "an interrupt is not a job failure: no on_failure hook" test ! -e "$P/jobs.d/hook-ran"
 
 # --- SIGINT: exit 130; jobs not yet started are recorded skipped ---
 "$JR" -c "$P/jobrunner.ini" run later long2 -j 2 >/dev/null 2>&1 &
