@@ -200,6 +200,14 @@ contains "the error names file and line" "$T/err" "zz-bad.yaml:3"
 equals "nothing ran" "$(q "select count(*) from runs")" "$before"
 rm "$P/jobs.d/zz-bad.yaml"
 
+# --- on a terminal: a live progress line and a summary ---
+script -qec "$JR -c $P/jobrunner.ini run hello failing" /dev/null >"$T/tty" 2>&1
+tr '\r' '\n' <"$T/tty" >"$T/tty.txt"
+contains "a progress line on a terminal" "$T/tty.txt" "done,"
+contains "it counts failures" "$T/tty.txt" "1 failed"
+contains "a summary at the end" "$T/tty.txt" "2 runs in"
+contains "naming what failed" "$T/tty.txt" "failing: exit code 3"
+
 # --- usage ---
 expect_exit 2 "unknown job exits 2" jr run no-such-job
 contains "unknown job named" "$T/err" "no-such-job"
