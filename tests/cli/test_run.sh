@@ -200,6 +200,28 @@ contains "the error names file and line" "$T/err" "zz-bad.yaml:3"
 equals "nothing ran" "$(q "select count(*) from runs")" "$before"
 rm "$P/jobs.d/zz-bad.yaml"
 
+# --- no symlink can redirect what jobrunner writes ---
+job sym.yaml <<'EOF2'
+name: symlinked
+command: [echo, hi]
+EOF2
+mkdir -p "$T/elsewhere" "$P/db/logs"
+ln -s "$T/elsewhere" "$P/db/logs/symlinked"
+expect_exit 2 "a log directory that is a symlink is refused" jr run symlinked
+contains "with the reason" "$T/err" "symlink"
+equals "nothing was written through it" "$(ls "$T/elsewhere" | wc -l)" 0
+rm "$P/db/logs/symlinked"
+mv "$P/db/locks" "$T/locks.real"
+ln -s "$T/locks.real" "$P/db/locks"
+expect_exit 2 "a lock directory that is a symlink is refused" jr run symlinked
+rm "$P/db/locks"
+mv "$T/locks.real" "$P/db/locks"
+chmod 777 "$P/db/logs"
+expect_exit 2 "a log directory others can write is refused" jr run symlinked
+contains "naming the mode" "$T/err" "writable by others"
+chmod 700 "$P/db/logs"
+expect_exit 0 "and all is well again" jr run symlinked
+
 # --- on a terminal: a live progress line and a summary ---
 script -qec "$JR -c $P/jobrunner.ini run hello failing" /dev/null >"$T/tty" 2>&1
 tr '\r' '\n' <"$T/tty" >"$T/tty.txt"
