@@ -3,7 +3,10 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 #include "banned.h"
 
@@ -16,10 +19,71 @@ int jr_cli_bad_usage(const char *command)
 	return JR_EXIT_USAGE;
 }
 
+/* Where a "FILE:LINE:COL: message" diagnostic points: the length of FILE
+ * and the line and column (0 when the message has no position). */
+struct diag_pos {
+	const char *msg;
+	size_t flen, idx;
+	long line, col;
+};
+
+static void diag_pos(const char *msg, size_t idx, struct diag_pos *d)
+{
+	const char *p;
+
+	d->msg = msg;
+	d->idx = idx;
+	d->flen = strlen(msg);
+	d->line = d->col = 0;
+	for (p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
+		char *e1, *e2;
+		long l = strtol(p + 1, &e1, 10), c;
+
+		if (e1 == p + 1 || *e1 != ':')
+			continue;
+		c = strtol(e1 + 1, &e2, 10);
+		if (e2 == e1 + 1 || *e2 != ':')
+			continue;
+		d->flen = (size_t)(p - msg);
+		d->line = l;
+		d->col = c;
+		return;
+	}
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag_pos *x = a, *y = b;
+	size_t n = x->flen < y->flen ? x->flen : y->flen;
+	int c = memcmp(x->msg, y->msg, n);
+
+	if (c || x->flen != y->flen)
+		return c ? c : x->flen < y->flen ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Prints diagnostics in file order, then line and column, as a person reads
+ * a file; the loader reports them in the order it checks. */
+static void print_diags(const struct jr_diags *diags)
+{
+	struct diag_pos *d = jr_xmalloc((diags->n ? diags->n : 1) * sizeof(*d));
+	size_t i;
+
+	for (i = 0; i < diags->n; i++)
+		diag_pos(diags->msg[i], i, &d[i]);
+	qsort(d, diags->n, sizeof(*d), diag_cmp);
+	for (i = 0; i < diags->n; i++)
+		fprintf(stderr, "%s\n", d[i].msg);
+	free(d);
+}
+
 int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *ctx)
 {
 	struct jr_err err = JR_ERR_INIT;
-	size_t i;
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (jr_config_load(&ctx->cfg, cli->config_path, &err) < 0) {
@@ -33,8 +97,7 @@ int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *
 		memset(&diags, 0, sizeof(diags));
 		ctx->loaded |= JR_NEED_JOBS;
 		if (jr_jobset_load_dir(&ctx->jobs, ctx->cfg.jobs_dir, &diags) < 0 || diags.n) {
-			for (i = 0; i < diags.n; i++)
-				fprintf(stderr, "%s\n", diags.msg[i]);
+			print_diags(&diags);
 			if (diags.n)
 				fprintf(stderr, "jobrunner: %zu error%s in the job files of %s\n",
 					diags.n, diags.n == 1 ? "" : "s", ctx->cfg.jobs_dir);

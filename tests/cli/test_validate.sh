@@ -47,6 +47,18 @@ expect_exit 2 "invalid files make validate exit 2" jr validate
 contains "the first file's error, with line and column" "$T/err" "b.yaml:2:1"
 contains "a did-you-mean hint" "$T/err" "command"
 contains "the second file's error too" "$T/err" "c.yml:3"
+job e.yaml <<'EOF2'
+name: many-errors
+comand: [make]
+timeout: 5 minutes
+schedule: "61 * * * *"
+stdout: {file: out.log, apend: true}
+EOF2
+expect_exit 2 "a file with many errors" jr validate
+grep -F "e.yaml:" "$T/err" | cut -d: -f2 >"$T/lines"
+check "its errors are listed in line order" sort -n -c "$T/lines"
+equals "all of them" "$(wc -l <"$T/lines")" 5
+rm "$P/jobs.d/e.yaml"
 expect_exit 2 "list refuses invalid files too" jr list
 expect_exit 2 "run starts nothing" jr run one
 rm "$P/jobs.d/b.yaml" "$P/jobs.d/c.yml"
