@@ -116,6 +116,19 @@ contains "plan names the backend and machine" "$T/out" "$(uname -n)"
 expect_exit 0 "plan --json" jr plan hello --json
 check "plan --json is valid JSON" python3 -m json.tool "$T/out"
 
+# --- one run per target ---
+arch=$(uname -m)
+job targets.yaml <<EOF2
+name: per-target
+command: ["true"]
+targets: [{arch: $arch}, {os: linux}, {arch: no-such-arch}]
+EOF2
+expect_exit 1 "a job with one unrunnable target of three exits 1" jr run per-target
+equals "one run per target" "$(q "select count(*) from runs where job='per-target'")" 3
+equals "two succeeded" "$(q "select count(*) from runs where job='per-target' and status='succeeded'")" 2
+equals "each records its target" "$(q "select target from runs where job='per-target' and status='unrunnable'")" '{"arch":"no-such-arch"}'
+contains "the summary names the target" "$T/err" 'per-target{"arch":"no-such-arch"}'
+
 # --- leftovers: processes left behind are killed and counted ---
 job leftover.yaml <<'EOF2'
 name: leaves-child
