@@ -257,6 +257,18 @@ static void write_rollback(struct jr_store *st)
 		simple(st, S_ROLLBACK, "rollback", NULL);
 }
 
+int jr_store_sync_level(struct jr_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int level = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		level = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return level;
+}
+
 int jr_store_batch_begin(struct jr_store *st, struct jr_err *err)
 {
 	assert(!st->batch);

@@ -103,6 +103,10 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
  * running (jr_store_run_mark_running) outside any batch before its process
  * starts. A failed write inside a batch leaves the others in place; abort
  * rolls the whole batch back (after a failure, before reporting it). */
+/* The connection's PRAGMA synchronous: 1 NORMAL, 2 FULL (-1 on error); for
+ * tests that the configured durability is the one in force. */
+int jr_store_sync_level(struct jr_store *st);
+
 int jr_store_batch_begin(struct jr_store *st, struct jr_err *err);
 int jr_store_batch_commit(struct jr_store *st, struct jr_err *err);
 void jr_store_batch_abort(struct jr_store *st);
