@@ -56,6 +56,7 @@ struct jobstate {
 	size_t *needs; /* indices of jobstates */
 	size_t nneeds;
 	size_t nunits, ndone, nok;
+	bool logdir_ok; /* its log directory was made and checked */
 	int lock_fd;   /* -1 when not held */
 	bool lock_busy; /* forbid: another invocation holds it */
 	char *lock_path;
@@ -663,10 +664,13 @@ again:
 	jr_run_id_new(u->run.id);
 	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
 		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
-		if (ensure_private_dir(jobdir, err) < 0) {
+		/* Once per job: log_dir is private (checked at start), so
+		 * nobody else can replace the directory afterwards. */
+		if (!s->js[u->js].logdir_ok && ensure_private_dir(jobdir, err) < 0) {
 			free(jobdir);
 			return -1;
 		}
+		s->js[u->js].logdir_ok = true;
 		if (u->job->out.kind == JR_IO_LOG)
 			u->stdout_path = jr_xasprintf("%s/%s.out", jobdir, u->run.id);
 		if (u->job->err.kind == JR_IO_LOG)
