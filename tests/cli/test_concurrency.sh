@@ -8,7 +8,7 @@ setup_project
 job f.yaml <<'EOF2'
 jobs:
   - name: exclusive
-    shell: 'mkdir inside.d || { echo OVERLAP >> overlap.txt; exit 9; }; sleep 1.5; rmdir inside.d'
+    shell: 'mkdir inside.d || { echo OVERLAP >> overlap.txt; exit 9; }; sleep 3; rmdir inside.d'
   - name: queued
     concurrency: queue
     shell: 'mkdir q.d || { echo OVERLAP >> overlap.txt; exit 9; }; sleep 0.5; rmdir q.d'

@@ -159,14 +159,18 @@ jobs:
   - name: escaper
     shell: 'setsid sleep 1.7 & sleep 0.2'
   - name: waiter
-    command: [sleep, "2.6"]
+    command: [sleep, "4.5"]
 EOF2
 "$JR" -c "$P/jobrunner.ini" run escaper waiter -j 2 >/dev/null 2>&1 &
 runner=$!
-sleep 1
-equals "the escaped process was re-parented to jobrunner" "$(ps -o ppid= -p "$(pgrep -f 'sleep 1.[7]' | head -1)" 2>/dev/null | tr -d ' ')" "$runner"
-sleep 1.2
-equals "and reaped when it exited: no zombie under jobrunner" "$(ps --ppid "$runner" -o stat= | grep -c Z)" 0
+wait_for "the escaped process appears" 10 pgrep -f 'sleep 1.[7]'
+# (its parent sh lives 0.2 s more; then the sleep is re-parented)
+reparented() { [ "$(ps -o ppid= -p "$(pgrep -f 'sleep 1.[7]' | head -1)" 2>/dev/null | tr -d ' ')" = "$runner" ]; }
+wait_for "the escaped process is re-parented to jobrunner, not init" 10 reparented
+wait_for "the escaped process ends" 10 bash -c '! pgrep -f "sleep 1.[7]" >/dev/null'
+sleep 0.3
+check "jobrunner is still running (the waiter)" kill -0 "$runner"
+equals "and reaped it: no zombie under jobrunner" "$(ps --ppid "$runner" -o stat= | grep -c Z)" 0
 wait "$runner"
 equals "the escaper succeeded without leftovers" "$(q "select status, leftovers from runs where job='escaper'")" "succeeded|0"
 
