@@ -26,7 +26,7 @@ static const struct jr_cli_command commands[] = {
 	{ "history", jr_cli_history, "history [JOB] [-n N] [--status S] [--json]",
 	  "show past runs, newest first" },
 	{ "show", jr_cli_show, "show RUN [--json]",
-	  "show one run in full (RUN: any unique prefix of a run id)" },
+	  "show one run in full (RUN: a run id prefix, or a job for its latest run)" },
 	{ "logs", jr_cli_logs, "logs RUN [--stderr] [--follow]", "print a run's stdout (or stderr)" },
 	{ "db", jr_cli_db, "db path", "print the database path (for sqlite3)" },
 	/* machines and backends (cli_machines.c) */

@@ -161,31 +161,54 @@ out:
 }
 
 /* Resolves a run id prefix; prints why not and returns the exit status. */
-static int find_run(struct jr_cli_ctx *ctx, const char *prefix, struct jr_run_row *row)
+/* Resolves RUN: a run id or a unique prefix of one; else, when it names a
+ * job, that job's latest run. Prints why not and returns the exit status. */
+static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *row)
 {
 	char cands[JR_RUN_LOOKUP_MAX_CANDS][JR_RUN_ID_LEN + 1];
 	struct jr_err err = JR_ERR_INIT;
-	size_t i, nc = 0;
+	struct jr_run_row *rows = NULL;
+	size_t i, n = 0, nc = 0, len = strlen(arg);
+	bool hex = len > 0 && len <= JR_RUN_ID_LEN &&
+		   strspn(arg, "0123456789abcdefABCDEF") == len;
 	int r;
 
-	r = jr_store_run_lookup(ctx->st, prefix, row, cands, JR_RUN_LOOKUP_MAX_CANDS, &nc, &err);
-	switch (r) {
-	case 0:
-		return JR_EXIT_OK;
-	case 1:
-		jr_cli_error("no run id starts with '%s' (see 'jobrunner history')", prefix);
-		return JR_EXIT_USAGE;
-	case 2:
-		jr_cli_error("run id prefix '%s' is ambiguous; it matches:", prefix);
-		for (i = 0; i < nc; i++)
-			fprintf(stderr, "  %s\n", cands[i]);
-		if (nc == JR_RUN_LOOKUP_MAX_CANDS)
-			fprintf(stderr, "  ...\n");
-		return JR_EXIT_USAGE;
-	default:
-		jr_cli_error("%s", err.msg);
-		return JR_EXIT_USAGE;
+	if (hex) {
+		r = jr_store_run_lookup(ctx->st, arg, row, cands, JR_RUN_LOOKUP_MAX_CANDS, &nc,
+					&err);
+		if (r == 0)
+			return JR_EXIT_OK;
+		if (r == 2) {
+			jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
+			for (i = 0; i < nc; i++)
+				fprintf(stderr, "  %s\n", cands[i]);
+			if (nc == JR_RUN_LOOKUP_MAX_CANDS)
+				fprintf(stderr, "  ...\n");
+			return JR_EXIT_USAGE;
+		}
+		if (r < 0) {
+			jr_cli_error("%s", err.msg);
+			return JR_EXIT_USAGE;
+		}
 	}
+	if (jr_job_name_valid(arg)) {
+		if (jr_store_history(ctx->st, arg, NULL, 1, &rows, &n, &err) < 0) {
+			jr_cli_error("%s", err.msg);
+			return JR_EXIT_USAGE;
+		}
+		if (n == 1) {
+			*row = rows[0]; /* the row's strings now belong to the caller */
+			free(rows);
+			return JR_EXIT_OK;
+		}
+	}
+	if (hex)
+		jr_cli_error("no run id starts with '%s', and no job of that name has runs "
+			     "(see 'jobrunner history')", arg);
+	else
+		jr_cli_error("'%s' is neither a run id (or a prefix of one) nor a job with runs "
+			     "(see 'jobrunner history')", arg);
+	return JR_EXIT_USAGE;
 }
 
 static void print_tail(const char *title, const char *path, const char *tail)
@@ -275,7 +298,8 @@ int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 			printf("\nShows one run in full: status, exit, the backend and machine chosen and\n"
 			       "why, times, CPU and memory, the signals jobrunner sent it and why,\n"
 			       "processes left behind, log paths and the tails of its output.\n"
-			       "RUN is a run id or any unique prefix of one.\n"
+			       "RUN is a run id, any unique prefix of one, or a job's name for its\n"
+			       "latest run.\n"
 			       "  --json   one JSON object {\"run\", \"signals\", \"definition\"}\n");
 			return JR_EXIT_OK;
 		default:
@@ -359,7 +383,8 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 			break;
 		case 'h':
 			jr_cli_usage(stdout, "logs");
-			printf("\nPrints the whole stdout log of a run (RUN: any unique prefix of its id).\n"
+			printf("\nPrints the whole stdout log of a run (RUN: its id, any unique prefix of\n"
+			       "it, or a job's name for the job's latest run).\n"
 			       "  -e, --stderr   its stderr log instead\n"
 			       "  -f, --follow   keep printing what the run writes until it ends\n");
 			return JR_EXIT_OK;

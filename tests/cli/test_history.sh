@@ -56,6 +56,14 @@ expect_exit 2 "an unknown prefix exits 2" jr show ffffffffffff
 contains "unknown prefix is explained" "$T/err" "no run"
 expect_exit 2 "a non-hex prefix exits 2" jr show "../etc"
 
+# A job's name stands for its latest run.
+expect_exit 0 "show JOB" jr show alpha
+contains "shows the job's latest run" "$T/out" "$(q "select id from runs where job='alpha' order by id desc limit 1")"
+expect_exit 0 "logs JOB" jr logs beta
+equals "prints the latest run's log" "$(cat "$T/out")" "beta"
+expect_exit 2 "a name that is neither a run nor a job with runs" jr show no-such-job
+contains "says so" "$T/err" "neither a run id"
+
 aid=$(q "select id from runs where job='alpha' order by id limit 1")
 expect_exit 0 "logs RUN" jr logs "$aid"
 equals "logs prints stdout" "$(cat "$T/out")" "out-alpha"
