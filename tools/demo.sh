@@ -22,12 +22,9 @@ echo "(exit status $rc)"
 echo
 echo "== jobrunner history -n 15"
 "$jr" history -n 15
-id=$(sqlite3 "$("$jr" db path)" "SELECT id FROM runs WHERE job = 'largest-docs' ORDER BY id DESC LIMIT 1" 2>/dev/null)
-if [ -n "$id" ]; then
-	echo
-	echo "== jobrunner logs $id"
-	"$jr" logs "$id"
-fi
+echo
+echo "== jobrunner logs largest-docs   (a job's name stands for its latest run)"
+"$jr" logs largest-docs
 echo
 echo "== sqlite3 $("$jr" db path) 'SELECT * FROM job_stats'"
 sqlite3 -header -column "$("$jr" db path)" 'SELECT * FROM job_stats' 2>/dev/null ||
