@@ -4,8 +4,12 @@
  * `needs`, resolves a backend for each unit, and drives up to `parallel`
  * attempts at once from one poll(2) loop over the spawn core's descriptors
  * (pidfds and pipes): no thread per job, no busy waiting. Each attempt is a
- * row of `runs`, inserted as `running` before its process starts and
- * completed when it ends. Retries (delay, backoff), timeouts (through the
+ * row of `runs`: inserted `queued` with its log files while every slot is
+ * busy, marked `running` (its own commit) just before its process starts,
+ * and completed when it ends. What is written between two starts (pids,
+ * ended attempts, the next ones prepared) shares one transaction, and an
+ * ended attempt is recorded after the next one started, so that little
+ * stands between one process and the next. Retries (delay, backoff), timeouts (through the
  * spawn core), per-job overlap locks (`concurrency`), skipped dependents,
  * on_failure/on_success hooks, and SIGINT/SIGTERM (stop starting, terminate
  * what runs, record it `failed` with error `interrupted`) live here.
