@@ -13,8 +13,8 @@
  *   probe bytes N             write N bytes of pattern to stdout
  *   probe grandkids N         ignore SIGTERM, fork N children that ignore it
  *                             too, print their pids and sleep forever
- *   probe leftover N [stubborn]  fork N children that sleep 60 s (ignoring
- *                             SIGTERM when stubborn), print pids, exit 0
+ *   probe leftover N [termproof]  fork N children that sleep 60 s (ignoring
+ *                             SIGTERM when termproof), print pids, exit 0
  *   probe escape            fork a child that leaves for its own session and
  *                             sleeps 30 s holding stdout; print its pid, then
  *                             sleep until killed
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "grandkids"))
 		return forkers((int)n, 1, 1);
 	if (!strcmp(mode, "leftover"))
-		return forkers((int)n, argc > 3 && !strcmp(argv[3], "stubborn"), 0);
+		return forkers((int)n, argc > 3 && !strcmp(argv[3], "termproof"), 0);
 	if (!strcmp(mode, "escape")) {
 		pid_t pid = fork();
 

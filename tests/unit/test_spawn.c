@@ -1086,7 +1086,7 @@ static void test_leftovers(void **state)
 	(void)state;
 	cmd = probe_cmd("leftover");
 	jr_cmd_add_arg(cmd, "3");
-	jr_cmd_add_arg(cmd, "stubborn");
+	jr_cmd_add_arg(cmd, "termproof");
 	jr_cmd_set_timeout(cmd, 0, 600);
 	jr_cmd_set_kill_leftovers(cmd, true);
 	cpu0 = self_cpu_ms();
