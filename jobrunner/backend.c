@@ -15,10 +15,6 @@
 static const struct jr_backend *const backends[] = { &jr_backend_local, &jr_backend_none };
 static const char *const backend_names[] = { "local", "none", NULL };
 
-/* Names the job format and jobrunner.ini accept that this build does not
- * implement yet: declined at resolve time, never an error. */
-static const char *const unimplemented[] = { "container", "slurm", NULL };
-
 const struct jr_backend *jr_backend_find(const char *name)
 {
 	size_t i;
@@ -32,16 +28,6 @@ const struct jr_backend *jr_backend_find(const char *name)
 const char *const *jr_backend_names(void)
 {
 	return backend_names;
-}
-
-static bool is_unimplemented(const char *name)
-{
-	size_t i;
-
-	for (i = 0; unimplemented[i]; i++)
-		if (strcmp(unimplemented[i], name) == 0)
-			return true;
-	return false;
 }
 
 const struct jr_backend *jr_backend_resolve(const struct jr_backend_ctx *ctx,
@@ -72,8 +58,10 @@ const struct jr_backend *jr_backend_resolve(const struct jr_backend_ctx *ctx,
 		if (!b) {
 			if (decision)
 				jr_buf_addf(decision, "%s: %s", names[i],
-					    is_unimplemented(names[i]) ? "not available in this build"
-								       : "unknown backend");
+					    /* named by the format, not built here:
+					     * declined, never an error */
+					    jr_backend_name_known(names[i]) ? "not available in this build"
+									    : "unknown backend");
 			continue;
 		}
 		reason[0] = '\0';

@@ -217,19 +217,6 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
-static bool backend_known(const char *b)
-{
-	size_t i;
-
-	/* The names job files may use (jobfile.c), implemented or not: one
-	 * without an implementation in this build is declined at resolve
-	 * time, with that reason. */
-	for (i = 0; jr_known_backends[i]; i++)
-		if (strcmp(jr_known_backends[i], b) == 0)
-			return true;
-	return false;
-}
-
 /* Splits value at commas and whitespace into items appended to *v; items
  * are checked by the key's rule. */
 static int parse_list(struct parse_ctx *c, const char *key, enum key_id id, const char *value,
@@ -253,7 +240,7 @@ static int parse_list(struct parse_ctx *c, const char *key, enum key_id id, cons
 					key, sizeof(item) - 1);
 		memcpy(item, p, len);
 		item[len] = '\0';
-		if (id == K_BACKENDS && !backend_known(item))
+		if (id == K_BACKENDS && !jr_backend_name_known(item))
 			return ctx_fail(c, c->lineno,
 					"backends: unknown backend '%s' (known: local, container, slurm, none)",
 					item);

@@ -1048,7 +1048,7 @@ static void parse_slurm(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 	}
 }
 
-static bool backend_valid(const char *s)
+bool jr_backend_name_known(const char *s)
 {
 	size_t i;
 
@@ -1072,7 +1072,7 @@ static void parse_backends(struct ctx *c, const struct jr_ynode *n, struct jr_jo
 		if (it->kind != JR_YNODE_SCALAR || it->is_null) {
 			err_at(c, it, "backends[%zu]: expected a backend name, got %s", i,
 			       kind_str(it));
-		} else if (!backend_valid(it->s)) {
+		} else if (!jr_backend_name_known(it->s)) {
 			hint = closest(it->s, jr_known_backends);
 			if (hint)
 				err_at(c, it,
