@@ -4,6 +4,7 @@
 #ifndef JR_CLI_H
 #define JR_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -73,6 +74,13 @@ void jr_cli_ctx_release(struct jr_cli_ctx *ctx);
 /* For subcommands' getopt loops: prints the usage line of command and a
  * pointer to --help, returns JR_EXIT_USAGE. */
 int jr_cli_bad_usage(const char *command);
+
+/* The option loop of a command whose only options are --help (which prints
+ * the usage line, then help) and, when json is non-NULL, --json (which
+ * sets *json). Returns -1 to go on, with optind at the operands, else the
+ * exit status to return (help shown, or a usage error). */
+int jr_cli_plain_opts(int argc, char **argv, const char *command, const char *help,
+		      bool *json);
 
 /* Prints "jobrunner: " + message to stderr (for subcommands). */
 void jr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -272,11 +272,6 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 
 int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_run_signal_row *sigs = NULL;
 	struct jr_run_row row;
@@ -285,27 +280,19 @@ int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 	char *def = NULL;
 	bool json = false;
 	size_t nsig = 0;
-	int opt, rc;
+	int rc;
 
 	memset(&row, 0, sizeof(row));
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			jr_cli_usage(stdout, "show");
-			printf("\nShows one run in full: status, exit, the backend and machine chosen and\n"
+	rc = jr_cli_plain_opts(argc, argv, "show",
+			       "\nShows one run in full: status, exit, the backend and machine chosen and\n"
 			       "why, times, CPU and memory, the signals jobrunner sent it and why,\n"
 			       "processes left behind, log paths and the tails of its output.\n"
 			       "RUN is a run id, any unique prefix of one, or a job's name for its\n"
 			       "latest run.\n"
-			       "  --json   one JSON object {\"run\", \"signals\", \"definition\"}\n");
-			return JR_EXIT_OK;
-		default:
-			return jr_cli_bad_usage("show");
-		}
-	}
+			       "  --json   one JSON object {\"run\", \"signals\", \"definition\"}\n",
+			       &json);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return jr_cli_bad_usage("show");
 	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);

@@ -1,8 +1,8 @@
 /* cli_machines: `machines`, the facts targets are matched against. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "backend.h"
@@ -12,33 +12,20 @@
 
 int jr_cli_machines(const struct jr_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct jr_buf b = JR_BUF_INIT;
 	struct jr_cli_ctx ctx;
 	bool json = false;
 	size_t i;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			jr_cli_usage(stdout, "machines");
-			printf("\nShows the machines jobs can run on and their facts (arch, os, kernel,\n"
+	rc = jr_cli_plain_opts(argc, argv, "machines",
+			       "\nShows the machines jobs can run on and their facts (arch, os, kernel,\n"
 			       "distro, distro_version, hostname, cpus, tags): the values a job's\n"
 			       "`targets` are matched against, and the backends configured.\n"
-			       "  --json   JSON instead of text\n");
-			return JR_EXIT_OK;
-		default:
-			return jr_cli_bad_usage("machines");
-		}
-	}
+			       "  --json   JSON instead of text\n",
+			       &json);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return jr_cli_bad_usage("machines");
 	rc = jr_cli_ctx_load(cli, JR_NEED_HOST, &ctx);

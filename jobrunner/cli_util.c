@@ -2,6 +2,7 @@
  * the store), with errors printed once, here. */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,32 @@ static void print_diags(const struct jr_diags *diags)
 	for (i = 0; i < diags->n; i++)
 		fprintf(stderr, "%s\n", d[i].msg);
 	free(d);
+}
+
+int jr_cli_plain_opts(int argc, char **argv, const char *command, const char *help,
+		      bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", json ? opts : opts + 1, NULL)) != -1) {
+		switch (opt) {
+		case 'J':
+			*json = true;
+			break;
+		case 'h':
+			jr_cli_usage(stdout, command);
+			fputs(help, stdout);
+			return JR_EXIT_OK;
+		default:
+			return jr_cli_bad_usage(command);
+		}
+	}
+	return -1;
 }
 
 int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *ctx)

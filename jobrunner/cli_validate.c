@@ -1,18 +1,13 @@
 /* cli_validate: `validate` and `list`, the commands about job files. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "util.h"
 
 #include "banned.h"
-
-static const struct option help_only[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 static int count_files(const struct jr_jobset *set)
 {
@@ -28,17 +23,15 @@ static int count_files(const struct jr_jobset *set)
 int jr_cli_validate(const struct jr_cli *cli, int argc, char **argv)
 {
 	struct jr_cli_ctx ctx;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "h", help_only, NULL)) != -1) {
-		if (opt != 'h')
-			return jr_cli_bad_usage("validate");
-		jr_cli_usage(stdout, "validate");
-		printf("\nChecks the configuration and every job file of the jobs directory, and\n"
-		       "prints every error found as FILE:LINE:COLUMN: message.\n"
-		       "Exit status: 0 when everything is valid, 2 otherwise.\n");
-		return JR_EXIT_OK;
-	}
+	rc = jr_cli_plain_opts(argc, argv, "validate",
+			       "\nChecks the configuration and every job file of the jobs directory, and\n"
+			       "prints every error found as FILE:LINE:COLUMN: message.\n"
+			       "Exit status: 0 when everything is valid, 2 otherwise.\n",
+			       NULL);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return jr_cli_bad_usage("validate");
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS, &ctx);
@@ -96,32 +89,19 @@ static const char *rel_path(const char *path, const char *dir)
 
 int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct jr_buf b = JR_BUF_INIT, tmp = JR_BUF_INIT;
 	struct jr_cli_ctx ctx;
 	bool json = false;
-	int opt, rc, wname = 4, wsched = 8, wback = 8, wtags = 4, wfile = 4;
+	int rc, wname = 4, wsched = 8, wback = 8, wtags = 4, wfile = 4;
 	size_t i;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			jr_cli_usage(stdout, "list");
-			printf("\nLists the jobs of the jobs directory: name, schedule, backends in\n"
+	rc = jr_cli_plain_opts(argc, argv, "list",
+			       "\nLists the jobs of the jobs directory: name, schedule, backends in\n"
 			       "preference order, tags, the file that defines it, and its description.\n"
-			       "  --json   one JSON array of objects instead of a table\n");
-			return JR_EXIT_OK;
-		default:
-			return jr_cli_bad_usage("list");
-		}
-	}
+			       "  --json   one JSON array of objects instead of a table\n",
+			       &json);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return jr_cli_bad_usage("list");
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS, &ctx);
