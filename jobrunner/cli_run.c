@@ -20,6 +20,20 @@ struct sel_opts {
 	bool dry_run, json;
 };
 
+/* -j N: 1 to JR_PARALLEL_MAX jobs at once. */
+static int parse_parallel(const char *arg, int *out)
+{
+	int64_t v;
+
+	if (jr_parse_i64(arg, 1, JR_PARALLEL_MAX, &v) < 0) {
+		jr_cli_error("-j: expected a number of jobs from 1 to %d, got '%s'", JR_PARALLEL_MAX,
+			     arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 static int parse_sel(const char *command, int argc, char **argv, struct sel_opts *o)
 {
 	static const struct option opts[] = {
@@ -31,7 +45,6 @@ static int parse_sel(const char *command, int argc, char **argv, struct sel_opts
 		{ NULL, 0, NULL, 0 },
 	};
 	bool is_run = !strcmp(command, "run");
-	int64_t v;
 	int opt;
 
 	memset(o, 0, sizeof(*o));
@@ -41,12 +54,10 @@ static int parse_sel(const char *command, int argc, char **argv, struct sel_opts
 			o->tag = optarg;
 			break;
 		case 'j':
-			if (!is_run || jr_parse_i64(optarg, 1, 1024, &v) < 0) {
-				jr_cli_error("-j: expected a number of jobs from 1 to 1024, got '%s'",
-					     optarg);
+			if (!is_run)
+				return jr_cli_bad_usage(command);
+			if (parse_parallel(optarg, &o->parallel) < 0)
 				return JR_EXIT_USAGE;
-			}
-			o->parallel = (int)v;
 			break;
 		case 'n':
 			if (!is_run)
@@ -313,17 +324,14 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	size_t i, ndue = 0, n = 0;
 	bool dry = false;
 	time_t now, booted;
-	int64_t par = 0;
+	int par = 0;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "j:nh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
-			if (jr_parse_i64(optarg, 1, 1024, &par) < 0) {
-				jr_cli_error("-j: expected a number of jobs from 1 to 1024, got '%s'",
-					     optarg);
+			if (parse_parallel(optarg, &par) < 0)
 				return JR_EXIT_USAGE;
-			}
 			break;
 		case 'n':
 			dry = true;
@@ -397,7 +405,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	jr_sched_order(jobs, n);
-	rc = run_jobs(cli, &ctx, jobs, n, (int)par);
+	rc = run_jobs(cli, &ctx, jobs, n, par);
 out:
 	free(names);
 	free(due);

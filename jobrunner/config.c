@@ -29,7 +29,6 @@
 #include "banned.h"
 
 #define CFG_MAX_BYTES (1024 * 1024)
-#define PARALLEL_MAX 1024
 
 
 enum key_id {
@@ -294,10 +293,10 @@ static int set_value(struct parse_ctx *c, const struct key_def *k, const char *v
 	case K_IMAGE_DIR:
 		return set_path(c, k->name, value, &cfg->image_dir);
 	case K_PARALLEL:
-		if (jr_parse_i64(value, 1, PARALLEL_MAX, &v) < 0)
+		if (jr_parse_i64(value, 1, JR_PARALLEL_MAX, &v) < 0)
 			return ctx_fail(c, c->lineno,
 					"parallel: expected an integer from 1 to %d, got '%s'",
-					PARALLEL_MAX, value);
+					JR_PARALLEL_MAX, value);
 		cfg->parallel = (int)v;
 		return 1;
 	case K_SYNCHRONOUS:

@@ -16,6 +16,8 @@
 
 #include "err.h"
 
+#define JR_PARALLEL_MAX 1024 /* most jobs at once: parallel = , -j */
+
 struct jr_config {
 	char *path;     /* the file read (absolute), NULL when defaults only */
 	char *jobs_dir; /* absolute */
