@@ -79,6 +79,7 @@ struct sched {
 	size_t njs;
 	struct unit *u;
 	size_t nu, ndone, nrunning, nprepared;
+	size_t live; /* units before it are all done: scans start there */
 	struct hook *hooks;
 	size_t nhooks, ahooks;
 	char *lock_dir;
@@ -413,6 +414,8 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 	u->state = U_DONE;
 	u->final = final;
 	s->ndone++;
+	while (s->live < s->nu && s->u[s->live].state == U_DONE)
+		s->live++;
 	js->ndone++;
 	s->sum->units++;
 	if (final == JR_RUN_SUCCEEDED)
@@ -815,7 +818,7 @@ static int launch_prepared(struct sched *s, struct jr_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < s->nu && (int)s->nrunning < s->opts->parallel && s->nprepared; i++)
+	for (i = s->live; i < s->nu && (int)s->nrunning < s->opts->parallel && s->nprepared; i++)
 		if (s->u[i].state == U_PREPARED && attempt_launch(s, &s->u[i], err) < 0)
 			return -1;
 	return 0;
@@ -832,7 +835,7 @@ static int bookkeep(struct sched *s, struct jr_err *err)
 
 	if (jr_store_batch_begin(s->st, err) < 0)
 		return -1;
-	for (i = 0; i < s->nu; i++) {
+	for (i = s->live; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
 		if (u->state == U_RUNNING && u->run.pid == 0 && attempt_started(s, u, err) < 0)
@@ -843,7 +846,7 @@ static int bookkeep(struct sched *s, struct jr_err *err)
 			progress(s, false);
 		}
 	}
-	for (i = 0; i < s->nu && !s->stopping; i++) {
+	for (i = s->live; i < s->nu && !s->stopping; i++) {
 		struct unit *u = &s->u[i];
 		int limit = 2 * s->opts->parallel - (int)s->nrunning;
 
@@ -886,7 +889,7 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < s->nu; i++) {
+	for (i = s->live; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
 		if (u->state == U_PREPARED) {
@@ -929,7 +932,7 @@ static void handle_signals(struct sched *s)
 		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
 			c == SIGINT ? "interrupted" : "terminated", s->nrunning,
 			s->nrunning == 1 ? "" : "s");
-		for (i = 0; i < s->nu; i++)
+		for (i = s->live; i < s->nu; i++)
 			if (s->u[i].state == U_RUNNING && s->u[i].cmd)
 				jr_cmd_terminate(s->u[i].cmd, JR_KILL_INTERRUPT);
 		for (i = 0; i < s->nhooks; i++)
@@ -962,7 +965,7 @@ static int loop(struct sched *s, struct jr_err *err)
 		pfd[n].events = POLLIN;
 		n++;
 		now = jr_mono_ms();
-		for (i = 0; i < s->nu; i++) {
+		for (i = s->live; i < s->nu; i++) {
 			struct unit *u = &s->u[i];
 
 			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) &&
@@ -996,7 +999,7 @@ static int loop(struct sched *s, struct jr_err *err)
 		}
 		handle_signals(s);
 		reaped = 0;
-		for (i = 0; i < s->nu; i++) {
+		for (i = s->live; i < s->nu; i++) {
 			struct unit *u = &s->u[i];
 
 			if (u->state != U_RUNNING || !u->cmd)
