@@ -59,9 +59,11 @@ CREATE TABLE jobs (
 	PRIMARY KEY (name, hash)
 );
 
--- One row per attempt of a job. A run is inserted 'running' before its
--- process starts (or directly as 'skipped' / 'unrunnable') and completed
--- when it ends.
+-- One row per attempt of a job. A run is inserted 'queued' (its log files
+-- ready) while every -j slot is busy, or directly as 'skipped' /
+-- 'unrunnable'; it becomes 'running' (committed) before its process starts
+-- and is completed when it ends. Rows of a jobrunner that disappeared are
+-- set 'lost' by the next jobrunner command.
 CREATE TABLE runs (
 	id            TEXT PRIMARY KEY NOT NULL, -- 20 hex digits: 12 of ms since the epoch, 8 unique;
 	                                         -- sorts by start time; the CLI accepts any unique prefix
