@@ -2,7 +2,8 @@
  *
  * Every child is created the same way, with every signal blocked in the
  * parent and everything allocated beforehand, and runs spawn_child.c until
- * exec, reporting a failed step as {step, errno} on a CLOEXEC pipe:
+ * exec, reporting a failed step as {step, errno}: in memory it shares with
+ * the suspended parent (clone), or on a CLOEXEC pipe (fork):
  *  - clone(CLONE_VM | CLONE_VFORK) on a separate stack: what glibc's
  *    posix_spawn does (no page-table copy, so it stays fast when the parent
  *    is large), but it can also chdir, set umask, rlimits, user and group,
@@ -608,7 +609,6 @@ void jr_cmd_set_pidfile(struct jr_cmd *cmd, const char *path)
 /* Everything prepared for one start; released whatever happens. */
 struct prep {
 	char *path; /* resolved program */
-	int devnull;
 	int fds_to_close[8]; /* parent copies of child ends */
 	int nclose;
 	int *src, *dst, *tmp;
@@ -628,9 +628,6 @@ static void prep_release(struct prep *p)
 	for (int i = 0; i < p->nclose; i++)
 		close(p->fds_to_close[i]);
 	p->nclose = 0;
-	if (p->devnull >= 0)
-		close(p->devnull);
-	p->devnull = -1;
 	for (int i = 0; i < 2; i++) {
 		if (p->report[i] >= 0)
 			close(p->report[i]);
@@ -790,14 +787,24 @@ out:
 	return rc;
 }
 
+/* One /dev/null for every start, opened once (CLOEXEC: no child inherits it
+ * except as the stdin/stdout/stderr it is installed as). */
+static int devnull_fd = -1, devnull_errno;
+static pthread_once_t devnull_once = PTHREAD_ONCE_INIT;
+
+static void devnull_open(void)
+{
+	devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	devnull_errno = devnull_fd < 0 ? errno : 0;
+}
+
 static int open_devnull(struct jr_cmd *cmd, struct prep *p)
 {
-	if (p->devnull >= 0)
-		return p->devnull;
-	p->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (p->devnull < 0)
-		cmd_fail(cmd, errno, "open /dev/null");
-	return p->devnull;
+	(void)p;
+	pthread_once(&devnull_once, devnull_open);
+	if (devnull_fd < 0)
+		cmd_fail(cmd, devnull_errno, "open /dev/null");
+	return devnull_fd;
 }
 
 static void keep_close(struct prep *p, int fd)
@@ -1015,6 +1022,15 @@ static int read_reports(struct jr_cmd *cmd, struct prep *p, pid_t *daemon_pid)
 	return ret;
 }
 
+/* Whether clone() takes CLONE_PIDFD (Linux 5.2): cleared on the first
+ * EINVAL, after which pidfd_open (or polling) takes over. */
+static int clone_pidfd_ok = 1;
+
+static bool fork_model(const struct jr_cmd *cmd)
+{
+	return JR_SPAWN_ASAN || cmd->daemonize;
+}
+
 static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
 {
 	struct jr_child_plan plan;
@@ -1022,14 +1038,16 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	 * are suspended until the child execs or exits (CLONE_VFORK), and these
 	 * pages are already mapped, so the child takes no page faults. */
 	char stack[JR_CHILD_STACK] __attribute__((aligned(64)));
-	bool fork_model = JR_SPAWN_ASAN || cmd->daemonize;
-	int rc;
+	volatile struct jr_child_report shared;
+	bool forked = fork_model(cmd);
+	int rc, pidfd = -1;
 
 	memset(&plan, 0, sizeof(plan));
 	plan.path = p->path;
 	plan.argv = cmd->argv;
 	plan.envp = envp;
 	plan.report_fd = p->report[1];
+	plan.shared = &shared;
 	plan.nmap = p->nmap;
 	plan.map_src = p->src;
 	plan.map_dst = p->dst;
@@ -1050,19 +1068,43 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	plan.groups = p->groups;
 	plan.clear_caps = cmd->clear_caps;
 	plan.daemonize = cmd->daemonize;
-	plan.fork_model = fork_model;
+	plan.fork_model = forked;
+	shared.step = JR_STEP_NONE;
+	shared.err = 0;
+	shared.pid = 0;
 
-	if (fork_model) {
+	if (forked) {
 		cmd->pid = fork();
 		if (cmd->pid == 0)
 			jr_spawn_child(&plan);
 	} else {
-		cmd->pid = clone(jr_spawn_child_entry, stack + sizeof(stack),
-				 CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+		/* The pidfd comes with the child: no pidfd_open, no window in
+		 * which the pid could be reaped and reused. */
+		int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+
+		if (clone_pidfd_ok) {
+			cmd->pid = clone(jr_spawn_child_entry, stack + sizeof(stack),
+					 flags | CLONE_PIDFD, &plan, &pidfd);
+			if (cmd->pid < 0 && errno == EINVAL)
+				clone_pidfd_ok = 0;
+		}
+		if (!clone_pidfd_ok)
+			cmd->pid = clone(jr_spawn_child_entry, stack + sizeof(stack), flags,
+					 &plan);
 	}
 	rc = cmd->pid < 0 ? -1 : 0;
 	if (rc)
-		cmd_fail(cmd, errno, "%s", fork_model ? "fork" : "clone");
+		cmd_fail(cmd, errno, "%s", forked ? "fork" : "clone");
+	if (cmd->pid > 0 && pidfd >= 0)
+		cmd->pidfd = pidfd;
+	if (!forked) {
+		/* The child has exec'd or exited: what it left is final. */
+		if (rc == 0 && shared.step != JR_STEP_NONE) {
+			step_fail(cmd, p, shared.step, shared.err);
+			return -1;
+		}
+		return rc;
+	}
 	close(p->report[1]);
 	p->report[1] = -1;
 	if (rc)
@@ -1164,7 +1206,6 @@ int jr_cmd_start(struct jr_cmd *cmd)
 	int high, rc = -1;
 
 	memset(&p, 0, sizeof(p));
-	p.devnull = -1;
 	p.report[0] = p.report[1] = -1;
 	if (cmd->failed)
 		goto out;
@@ -1186,7 +1227,8 @@ int jr_cmd_start(struct jr_cmd *cmd)
 	envp = cmd->env;
 	if (resolve_path(cmd, &p) < 0 || resolve_user(cmd, &p) < 0)
 		goto out;
-	if (pipe2(p.report, O_CLOEXEC) < 0) {
+	/* Only a forked child needs a pipe to report a failed step. */
+	if (fork_model(cmd) && pipe2(p.report, O_CLOEXEC) < 0) {
 		cmd_fail(cmd, errno, "pipe");
 		goto out;
 	}
@@ -1200,7 +1242,7 @@ int jr_cmd_start(struct jr_cmd *cmd)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = spawn_child(cmd, &p, envp, high, &daemon_pid);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (cmd->pid > 0 && !cmd->daemonize)
+	if (cmd->pid > 0 && !cmd->daemonize && cmd->pidfd < 0)
 		cmd->pidfd = pidfd_open_probe(cmd->pid);
 	if (cmd->pid > 0)
 		live_add(cmd);

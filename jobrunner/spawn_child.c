@@ -21,7 +21,11 @@
 
 #include "banned.h"
 
-static void report(int fd, enum jr_child_step step, int err, pid_t pid)
+/* Tells the parent about a step: on the report pipe in the fork model, else
+ * in the plan itself, which a CLONE_VM child shares with its parent (the
+ * parent reads it only once we have exec'd or exited). */
+static void report(const struct jr_child_plan *p, int fd, enum jr_child_step step, int err,
+		   pid_t pid)
 {
 	struct jr_child_report r;
 	ssize_t n;
@@ -29,6 +33,10 @@ static void report(int fd, enum jr_child_step step, int err, pid_t pid)
 	r.step = step;
 	r.err = err;
 	r.pid = pid;
+	if (fd < 0) {
+		*p->shared = r;
+		return;
+	}
 	do {
 		n = write(fd, &r, sizeof(r));
 	} while (n < 0 && errno == EINTR);
@@ -37,8 +45,7 @@ static void report(int fd, enum jr_child_step step, int err, pid_t pid)
 static void __attribute__((noreturn))
 fail(const struct jr_child_plan *p, int fd, enum jr_child_step step, int err)
 {
-	(void)p;
-	report(fd, step, err, 0);
+	report(p, fd, step, err, 0);
 	_exit(127);
 }
 
@@ -217,7 +224,7 @@ void jr_spawn_child(const struct jr_child_plan *p)
 	/* Move the report pipe out of the way of every target, then every
 	 * source to a fresh high descriptor, so that crossed mappings (3->4,
 	 * 4->3) and sources that are also targets cannot clobber each other. */
-	if (p->nmap > 0 || p->nkeep > 0) {
+	if (rfd >= 0 && (p->nmap > 0 || p->nkeep > 0)) {
 		int nfd = fcntl(rfd, F_DUPFD_CLOEXEC, p->high);
 
 		if (nfd < 0)
@@ -267,7 +274,7 @@ void jr_spawn_child(const struct jr_child_plan *p)
 		if (pid < 0)
 			fail(p, rfd, JR_STEP_FORK, errno);
 		if (pid > 0) {
-			report(rfd, JR_STEP_DAEMON_PID, 0, pid);
+			report(p, rfd, JR_STEP_DAEMON_PID, 0, pid);
 			_exit(0);
 		}
 	}

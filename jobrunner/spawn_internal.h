@@ -48,7 +48,9 @@ struct jr_child_plan {
 	const char *path;  /* resolved program path */
 	char *const *argv; /* NULL-terminated */
 	char *const *envp; /* NULL-terminated */
-	int report_fd;	   /* write end of the CLOEXEC report pipe */
+	int report_fd;	   /* fork model: write end of the CLOEXEC report pipe;
+			      -1: report in *shared (CLONE_VM) */
+	volatile struct jr_child_report *shared;
 	int nmap;	   /* descriptors to install: src[i] -> dst[i] */
 	const int *map_src;
 	const int *map_dst;
