@@ -144,19 +144,19 @@ static bool kv_has(const struct jr_kv *kv, size_t n, const char *key)
 	return false;
 }
 
-static int set_output(struct jr_cmd *cmd, const struct jr_io *io, const char *log_path, bool err_side,
+static int set_output(struct jr_cmd *cmd, const struct jr_io *io, int log_fd, bool err_side,
 		      struct jr_err *err)
 {
 	const char *what = err_side ? "stderr" : "stdout";
 
 	switch (io->kind) {
 	case JR_IO_LOG:
-		if (!log_path)
-			return jr_err_set(err, "%s: no log file path for this attempt", what);
+		if (log_fd < 0)
+			return jr_err_set(err, "%s: no log file for this attempt", what);
 		if (err_side)
-			jr_cmd_set_error_file(cmd, log_path, JR_FILE_EXCL);
+			jr_cmd_set_error_fd(cmd, log_fd);
 		else
-			jr_cmd_set_output_file(cmd, log_path, JR_FILE_EXCL);
+			jr_cmd_set_output_fd(cmd, log_fd);
 		return 0;
 	case JR_IO_NULL:
 		return 0; /* the spawn core's default */
@@ -267,8 +267,8 @@ struct jr_cmd *jr_backend_job_cmd_fds(const struct jr_backend_ctx *ctx, const st
 	}
 
 	if (set_input(cmd, &job->in, err) < 0 ||
-	    set_output(cmd, &job->out, a->stdout_path, false, err) < 0 ||
-	    set_output(cmd, &job->err, a->stderr_path, true, err) < 0)
+	    set_output(cmd, &job->out, a->stdout_fd, false, err) < 0 ||
+	    set_output(cmd, &job->err, a->stderr_fd, true, err) < 0)
 		goto fail;
 
 	for (k = 0; k < JR_LIMIT_COUNT; k++) {

@@ -26,15 +26,16 @@ struct jr_backend_ctx {
 	const struct jr_machine *host;
 };
 
-/* One attempt to start. Paths are absolute; log files do not exist yet and
- * are created by the spawn core (O_EXCL, O_NOFOLLOW, 0600). */
+/* One attempt to start. Its log files are created by the scheduler
+ * (logfile.h) and given as descriptors, which the backend installs as the
+ * job's stdout and stderr and does not close. */
 struct jr_attempt {
 	const struct jr_job *job;
 	const struct jr_target *target;
 	const char *run_id;
-	int attempt;             /* 1-based */
-	const char *stdout_path; /* when job->out.kind == JR_IO_LOG */
-	const char *stderr_path; /* when job->err.kind == JR_IO_LOG */
+	int attempt;   /* 1-based */
+	int stdout_fd; /* when job->out.kind == JR_IO_LOG, else -1 */
+	int stderr_fd; /* when job->err.kind == JR_IO_LOG, else -1 */
 };
 
 struct jr_backend {

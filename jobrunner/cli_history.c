@@ -79,7 +79,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 			break;
 		case 's':
 			if (jr_run_status_parse(optarg, &stv) < 0) {
-				jr_cli_error("--status: unknown status '%s' (queued, running, succeeded, "
+				jr_cli_error("--status: unknown status '%s' (running, succeeded, "
 					     "failed, timed_out, skipped, unrunnable, lost)", optarg);
 				return JR_EXIT_USAGE;
 			}
@@ -92,7 +92,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 			jr_cli_usage(stdout, "history");
 			printf("\nShows runs, newest first: every attempt of every job, or of JOB.\n"
 			       "  -n, --number N   at most N runs (default %d; 0 for all)\n"
-			       "  -s, --status S   only runs with status S (queued running succeeded failed\n"
+			       "  -s, --status S   only runs with status S (running succeeded failed\n"
 			       "                   timed_out skipped unrunnable lost)\n"
 			       "  --json           one JSON array of run objects\n"
 			       "RUN ids may be abbreviated to any unique prefix in show and logs.\n",
@@ -224,6 +224,25 @@ static void print_tail(const char *title, const char *path, const char *tail)
 		putchar('\n');
 }
 
+static bool run_active(const struct jr_run_row *r)
+{
+	return r->status == JR_RUN_RUNNING || r->status == JR_RUN_QUEUED;
+}
+
+/* A log the run left empty is not kept (logfile.h): say so, rather than
+ * leave a path that leads nowhere. */
+static void print_log_path(const char *title, const struct jr_run_row *r, const char *path)
+{
+	struct stat st;
+
+	if (!path)
+		printf("%-11s -\n", title);
+	else if (!run_active(r) && lstat(path, &st) < 0 && errno == ENOENT)
+		printf("%-11s %s (empty: not kept)\n", title, path);
+	else
+		printf("%-11s %s\n", title, path);
+}
+
 static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row *sigs,
 		      size_t nsig)
 {
@@ -262,8 +281,8 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 		       sigabbrev_np(sigs[i].sig) ? sigabbrev_np(sigs[i].sig) : "?", t1,
 		       sigs[i].reason ? sigs[i].reason : "-");
 	}
-	printf("stdout      %s\n", r->stdout_path ? r->stdout_path : "-");
-	printf("stderr      %s\n", r->stderr_path ? r->stderr_path : "-");
+	print_log_path("stdout", r, r->stdout_path);
+	print_log_path("stderr", r, r->stderr_path);
 	if (r->invocation_argv)
 		printf("invocation  %s\n", r->invocation_argv);
 	print_tail("stdout", r->stdout_path, r->stdout_tail);
@@ -394,7 +413,12 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && !(errno == ENOENT && follow && row.status == JR_RUN_RUNNING)) {
+	if (fd < 0 && errno == ENOENT && !run_active(&row)) {
+		/* The run wrote nothing there: its empty log was not kept. */
+		rc = JR_EXIT_OK;
+		goto out;
+	}
+	if (fd < 0 && !(errno == ENOENT && follow && run_active(&row))) {
 		jr_cli_error("%s: %s", path, strerror(errno));
 		rc = JR_EXIT_USAGE;
 		goto out;
@@ -423,7 +447,7 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 				rc = JR_EXIT_USAGE;
 				goto out;
 			}
-			running = now.status == JR_RUN_RUNNING || now.status == JR_RUN_QUEUED;
+			running = run_active(&now);
 			jr_run_row_release(&now);
 		}
 		if (!running) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "logfile.h"
 #include "spawn.h"
 
 #include "banned.h"
@@ -22,13 +23,16 @@
 #define LOCK_RETRY_MS 250    /* concurrency: queue re-tries the lock this often */
 #define HOOK_TIMEOUT_MS (5 * 60 * 1000)
 #define PROGRESS_EVERY_MS 1000
+/* A started attempt's pid is written with the step's next batch, or alone
+ * once it has run this long with no batch (a long job run by itself). */
+#define PID_WRITE_MS 200
 
 enum unit_state {
 	U_WAITING,  /* needs not done yet, or not started */
 	U_LOCKWAIT, /* concurrency: queue, waiting for another invocation */
-	U_PREPARED, /* row inserted `queued`, log files made: waits for a slot */
+	U_STARTING, /* its `running` row is in the step's batch: starts after the commit */
 	U_RUNNING,
-	U_REAPED,   /* process ended; its row is written after the next start */
+	U_REAPED,   /* process ended; its row is finished in the next step */
 	U_RETRY,    /* waiting for the retry delay */
 	U_DONE,
 };
@@ -47,7 +51,10 @@ struct unit {
 	int64_t delay_ms;  /* the next retry's delay */
 	struct jr_cmd *cmd;
 	struct jr_run run;
-	char *stdout_path, *stderr_path;
+	char *stdout_path, *stderr_path; /* its log files (JR_IO_LOG) */
+	int out_fd, err_fd;		 /* ... open while it runs, else -1 */
+	bool pid_saved;			 /* the running attempt's pid is recorded */
+	int64_t started_mono;
 	const char *machine;
 };
 
@@ -78,11 +85,12 @@ struct sched {
 	struct jobstate *js;
 	size_t njs;
 	struct unit *u;
-	size_t nu, ndone, nrunning, nprepared;
+	size_t nu, ndone, nrunning, nstarting;
 	size_t live; /* units before it are all done: scans start there */
 	struct hook *hooks;
 	size_t nhooks, ahooks;
 	char *lock_dir;
+	struct jr_logpool *logs;
 	int stopping; /* signal number once SIGINT/SIGTERM arrived */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
@@ -118,6 +126,8 @@ static int signals_setup(struct saved_sigs *old, struct jr_err *err)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, &old->intr);
 	sigaction(SIGTERM, &sa, &old->term);
+	/* Wakes the loop when an orphan re-parented to us exits, so that it
+	 * is reaped at once (jobs' own ends wake it through their pidfds). */
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, &old->chld);
 	return 0;
@@ -321,41 +331,6 @@ static int open_lock(const char *path, struct jr_err *err)
 	return fd;
 }
 
-/* Reads the last TAIL_BYTES of a file (NULL when it cannot be read). */
-static char *read_tail(const char *path)
-{
-	struct jr_buf b = JR_BUF_INIT;
-	struct stat st;
-	off_t off;
-	ssize_t n;
-	int fd;
-
-	if (!path)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return NULL;
-	}
-	off = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
-	jr_buf_grow(&b, TAIL_BYTES);
-	n = pread(fd, b.buf, TAIL_BYTES, off);
-	close(fd);
-	if (n <= 0) {
-		jr_buf_release(&b);
-		return NULL;
-	}
-	b.len = (size_t)n;
-	b.buf[b.len] = '\0';
-	/* A NUL inside would cut the text short in SQLite's TEXT: show it. */
-	for (n = 0; (size_t)n < b.len; n++)
-		if (b.buf[n] == '\0')
-			b.buf[n] = '?';
-	return jr_buf_detach(&b, NULL);
-}
-
 /* ---- recording ---- */
 
 static const char *job_target_label(struct unit *u, char *out, size_t len)
@@ -549,6 +524,37 @@ static void free_paths(struct unit *u)
 	u->stdout_path = u->stderr_path = NULL;
 }
 
+/* Ends the log at *fd (path): the tail of what it holds, redacted, or NULL
+ * when it is empty (and then gone: see logfile.h). */
+static char *log_end(struct sched *s, struct unit *u, int *fd, const char *path,
+		     enum jr_log_reuse reuse)
+{
+	char *t, *red = NULL;
+
+	if (*fd < 0)
+		return NULL;
+	if (jr_log_finish(s->logs, *fd, path, reuse) == 1) {
+		t = jr_log_tail(path, TAIL_BYTES);
+		red = t ? redact(u->job, t) : NULL;
+		free(t);
+	}
+	*fd = -1;
+	return red;
+}
+
+/* The tail of a job's own output file (stdout/stderr: {file: ...}). */
+static char *file_tail(struct unit *u, const struct jr_io *io)
+{
+	char *t, *red;
+
+	if (io->kind != JR_IO_FILE)
+		return NULL;
+	t = jr_log_tail(io->path, TAIL_BYTES);
+	red = t ? redact(u->job, t) : NULL;
+	free(t);
+	return red;
+}
+
 /* Finishes the current attempt's row from cmd's result (cmd may be NULL
  * when the start failed, with why saying how). Then retries or ends. */
 static int attempt_done(struct sched *s, struct unit *u, const char *why, struct jr_err *err)
@@ -557,6 +563,9 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	struct jr_buf msg = JR_BUF_INIT;
 	char *out_tail = NULL, *err_tail = NULL, *red_err = NULL;
 	enum jr_run_status status;
+	/* A log file whose every writer is gone may serve the next run; one
+	 * that a daemon escaped from the job may still write to may not. */
+	enum jr_log_reuse reuse = r && r->alone ? JR_LOG_REUSE : JR_LOG_NO_REUSE;
 	size_t i, nsig = 0;
 	int ret = 0;
 
@@ -603,18 +612,10 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 						jr_kill_reason_name(sigs[i].reason), err) < 0)
 				ret = -1;
 	}
-	if (u->stdout_path || u->job->out.kind == JR_IO_FILE) {
-		char *t = read_tail(u->stdout_path ? u->stdout_path : u->job->out.path);
-
-		out_tail = t ? redact(u->job, t) : NULL;
-		free(t);
-	}
-	if (u->stderr_path || u->job->err.kind == JR_IO_FILE) {
-		char *t = read_tail(u->stderr_path ? u->stderr_path : u->job->err.path);
-
-		err_tail = t ? redact(u->job, t) : NULL;
-		free(t);
-	}
+	out_tail = u->out_fd >= 0 ? log_end(s, u, &u->out_fd, u->stdout_path, reuse)
+				  : file_tail(u, &u->job->out);
+	err_tail = u->err_fd >= 0 ? log_end(s, u, &u->err_fd, u->stderr_path, reuse)
+				  : file_tail(u, &u->job->err);
 	red_err = msg.len ? redact(u->job, msg.buf) : NULL;
 	u->run.status = status;
 	u->run.stdout_tail = out_tail;
@@ -648,11 +649,9 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	return ret;
 }
 
-/* Makes the next attempt of u ready to start: its row, inserted `queued`,
- * and its log files. Done while other attempts run, so that only marking
- * the row `running` and the spawn itself stand between one attempt's end
- * and the next one's start. */
-static int attempt_prepare(struct sched *s, struct unit *u, struct jr_err *err)
+/* Records the next attempt of u as `running`, in the step's batch: its
+ * process starts once the batch is committed (attempt_launch). */
+static int attempt_begin(struct sched *s, struct unit *u, struct jr_err *err)
 {
 	char *jobdir = NULL;
 	int tries = 0;
@@ -660,9 +659,9 @@ static int attempt_prepare(struct sched *s, struct unit *u, struct jr_err *err)
 	u->attempt++;
 again:
 	run_init(s, u);
-	u->run.status = JR_RUN_QUEUED;
+	u->run.status = JR_RUN_RUNNING;
 	u->run.machine = jr_machine_fact(s->host, "hostname");
-	u->run.started_ms = 0;
+	u->run.started_ms = jr_now_ms();
 	/* The id names the log files, so it is chosen before the insert. */
 	jr_run_id_new(u->run.id);
 	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
@@ -691,47 +690,46 @@ again:
 			goto again;
 		return -1;
 	}
-	u->state = U_PREPARED;
-	s->nprepared++;
+	u->state = U_STARTING;
+	s->nstarting++;
 	return 0;
 }
 
-/* Starts a prepared attempt: the row becomes `running`, then the process
- * starts (a start that fails is a failed attempt, recorded at once). */
+/* Starts an attempt whose `running` row is committed: its log files, then
+ * its process. A start that fails is a failed attempt, recorded at once. */
 static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 {
 	struct jr_err serr = JR_ERR_INIT;
 	struct jr_attempt a;
 
-	s->nprepared--;
-	u->run.status = JR_RUN_RUNNING;
-	u->run.started_ms = jr_now_ms();
-	if (jr_store_run_mark_running(s->st, u->run.id, u->run.started_ms, err) < 0)
-		return -1;
+	s->nstarting--;
+	u->state = U_REAPED; /* until it runs: a failed start ends here */
+	if (u->stdout_path) {
+		u->out_fd = jr_log_create(s->logs, u->stdout_path, &serr);
+		if (u->out_fd < 0)
+			return attempt_done(s, u, serr.msg, err);
+	}
+	if (u->stderr_path) {
+		u->err_fd = jr_log_create(s->logs, u->stderr_path, &serr);
+		if (u->err_fd < 0)
+			return attempt_done(s, u, serr.msg, err);
+	}
 	memset(&a, 0, sizeof(a));
 	a.job = u->job;
 	a.target = u->target;
 	a.run_id = u->run.id;
 	a.attempt = u->attempt;
-	a.stdout_path = u->stdout_path;
-	a.stderr_path = u->stderr_path;
+	a.stdout_fd = u->out_fd;
+	a.stderr_fd = u->err_fd;
 	u->machine = NULL;
 	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
-	if (!u->cmd) {
-		u->state = U_REAPED;
+	if (!u->cmd)
 		return attempt_done(s, u, serr.msg[0] ? serr.msg : "could not start", err);
-	}
 	u->state = U_RUNNING;
+	u->pid_saved = false;
+	u->started_mono = jr_mono_ms();
 	s->nrunning++;
 	return 0;
-}
-
-/* Records the pid of an attempt just started: after the start, while it
- * runs, off the path between one attempt and the next. */
-static int attempt_started(struct sched *s, struct unit *u, struct jr_err *err)
-{
-	u->run.pid = jr_cmd_pid(u->cmd);
-	return jr_store_run_set_pid(s->st, u->run.id, u->run.pid, err);
 }
 
 /* ---- the loop ---- */
@@ -813,23 +811,16 @@ static void progress(struct sched *s, bool final)
 	s->progress_shown = !final;
 }
 
-/* Starts every prepared attempt that has a free slot, in order. */
-static int launch_prepared(struct sched *s, struct jr_err *err)
+/* One step of the loop, in one transaction: the rows of the attempts that
+ * ended (and their retries, hooks), then `running` rows for the attempts
+ * that fill the free slots, then the pids of attempts already running
+ * (when the transaction is written anyway, or PID_WRITE_MS after their
+ * start). After the commit, the new attempts start: each process starts
+ * only once its row is durable, and one commit records both an attempt's
+ * end and its successor's start. */
+static int step(struct sched *s, struct jr_err *err)
 {
-	size_t i;
-
-	for (i = s->live; i < s->nu && (int)s->nrunning < s->opts->parallel && s->nprepared; i++)
-		if (s->u[i].state == U_PREPARED && attempt_launch(s, &s->u[i], err) < 0)
-			return -1;
-	return 0;
-}
-
-/* Everything written between starts, in one transaction: the pids of the
- * attempts just started, the rows of those that ended (and retries, hooks),
- * and the next attempts prepared: enough to fill the free slots, and up to
- * `parallel` more waiting, `queued`, for a slot. */
-static int bookkeep(struct sched *s, struct jr_err *err)
-{
+	int64_t now = jr_mono_ms();
 	size_t i;
 	int r;
 
@@ -838,8 +829,6 @@ static int bookkeep(struct sched *s, struct jr_err *err)
 	for (i = s->live; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
-		if (u->state == U_RUNNING && u->run.pid == 0 && attempt_started(s, u, err) < 0)
-			goto fail;
 		if (u->state == U_REAPED) {
 			if (attempt_done(s, u, NULL, err) < 0)
 				goto fail;
@@ -848,14 +837,13 @@ static int bookkeep(struct sched *s, struct jr_err *err)
 	}
 	for (i = s->live; i < s->nu && !s->stopping; i++) {
 		struct unit *u = &s->u[i];
-		int limit = 2 * s->opts->parallel - (int)s->nrunning;
 
-		if ((int)s->nprepared >= limit)
+		if ((int)(s->nrunning + s->nstarting) >= s->opts->parallel)
 			break;
 		if (u->state != U_WAITING && u->state != U_LOCKWAIT && u->state != U_RETRY)
 			continue;
 		if (u->state == U_RETRY) {
-			if (jr_mono_ms() < u->next_mono)
+			if (now < u->next_mono)
 				continue;
 		} else {
 			r = unit_ready(s, u, err);
@@ -864,24 +852,39 @@ static int bookkeep(struct sched *s, struct jr_err *err)
 			if (r == 0)
 				continue;
 		}
-		if (attempt_prepare(s, u, err) < 0)
+		if (attempt_begin(s, u, err) < 0)
 			goto fail;
 	}
-	return jr_store_batch_commit(s->st, err);
+	for (i = s->live; i < s->nu; i++) {
+		struct unit *u = &s->u[i];
+
+		if (u->state != U_RUNNING || u->pid_saved)
+			continue;
+		if (!jr_store_batch_written(s->st) && now < u->started_mono + PID_WRITE_MS)
+			continue;
+		u->run.pid = jr_cmd_pid(u->cmd);
+		if (jr_store_run_set_pid(s->st, u->run.id, u->run.pid, err) < 0)
+			goto fail;
+		u->pid_saved = true;
+	}
+	if (jr_store_batch_commit(s->st, err) < 0)
+		goto fail_committed;
+	for (i = s->live; i < s->nu && s->nstarting; i++)
+		if (s->u[i].state == U_STARTING && attempt_launch(s, &s->u[i], err) < 0)
+			return -1;
+	return 0;
 fail:
 	jr_store_batch_abort(s->st);
+fail_committed:
+	/* Nothing of this step is recorded: what was to start has not. */
+	for (i = s->live; i < s->nu; i++)
+		if (s->u[i].state == U_STARTING) {
+			s->u[i].state = U_WAITING;
+			s->u[i].attempt--;
+			free_paths(&s->u[i]);
+		}
+	s->nstarting = 0;
 	return -1;
-}
-
-/* Starts what can start and prepares what comes next, until no prepared
- * attempt has a free slot. */
-static int start_ready(struct sched *s, struct jr_err *err)
-{
-	do {
-		if (launch_prepared(s, err) < 0 || bookkeep(s, err) < 0)
-			return -1;
-	} while (s->nprepared && (int)s->nrunning < s->opts->parallel);
-	return 0;
 }
 
 /* Ends every unit that has not started: on interrupt. */
@@ -892,20 +895,7 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 	for (i = s->live; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
-		if (u->state == U_PREPARED) {
-			/* Its row exists, `queued`: it ends there. */
-			s->nprepared--;
-			u->run.status = JR_RUN_SKIPPED;
-			u->run.finished_ms = jr_now_ms();
-			u->run.error = "interrupted before it started";
-			if (jr_store_run_finish(s->st, &u->run, err) < 0)
-				return -1;
-			count_status(s, JR_RUN_SKIPPED);
-			note_failure(s, u, u->run.error);
-			u->run.error = NULL;
-			free_paths(u);
-			unit_done(s, u, JR_RUN_SKIPPED, false);
-		} else if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
+		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
 			if (u->state == U_RETRY)
 				u->attempt++; /* the retry that will not happen */
 			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
@@ -948,15 +938,14 @@ static int loop(struct sched *s, struct jr_err *err)
 
 	for (;;) {
 		int64_t now, wake = -1, dl;
-		size_t i, n = 0, reaped;
+		size_t i, n = 0;
 		int timeout, k;
 
-		if (s->stopping) {
-			if (skip_rest(s, err) < 0)
-				goto fail;
-		} else if (start_ready(s, err) < 0) {
+		/* The steps that end attempts also fill their slots. */
+		if (step(s, err) < 0)
 			goto fail;
-		}
+		if (s->stopping && skip_rest(s, err) < 0)
+			goto fail;
 		if (s->ndone == s->nu && s->nhooks == 0)
 			break;
 		/* Descriptors: the signal pipe, then each running command's. */
@@ -973,6 +962,8 @@ static int loop(struct sched *s, struct jr_err *err)
 				wake = u->next_mono;
 			if (u->state != U_RUNNING || !u->cmd)
 				continue;
+			if (!u->pid_saved && (wake < 0 || u->started_mono + PID_WRITE_MS < wake))
+				wake = u->started_mono + PID_WRITE_MS;
 			jr_xgrow((void **)&pfd, &apfd, n + 4, sizeof(*pfd));
 			n += (size_t)jr_cmd_pollfds(u->cmd, pfd + n, 4);
 			dl = jr_cmd_deadline(u->cmd);
@@ -998,7 +989,6 @@ static int loop(struct sched *s, struct jr_err *err)
 			goto fail;
 		}
 		handle_signals(s);
-		reaped = 0;
 		for (i = s->live; i < s->nu; i++) {
 			struct unit *u = &s->u[i];
 
@@ -1007,16 +997,7 @@ static int loop(struct sched *s, struct jr_err *err)
 			if (jr_cmd_poll(u->cmd) == 1) {
 				u->state = U_REAPED;
 				s->nrunning--;
-				reaped++;
 			}
-		}
-		/* Next attempts first, into the slots just freed; then the rows
-		 * of the ended ones, while the new processes run. */
-		if (reaped) {
-			if (!s->stopping && launch_prepared(s, err) < 0)
-				goto fail;
-			if (bookkeep(s, err) < 0)
-				goto fail;
 		}
 		for (i = 0; i < s->nhooks;)
 			if (jr_cmd_poll(s->hooks[i].cmd) == 1)
@@ -1052,6 +1033,10 @@ static void sched_release(struct sched *s)
 			jr_cmd_free(u->cmd);
 		free(u->target_json);
 		jr_buf_release(&u->decision);
+		if (u->out_fd >= 0)
+			close(u->out_fd);
+		if (u->err_fd >= 0)
+			close(u->err_fd);
 		free_paths(u);
 	}
 	for (i = 0; i < s->nhooks; i++) {
@@ -1068,6 +1053,7 @@ static void sched_release(struct sched *s)
 	free(s->u);
 	free(s->js);
 	free(s->lock_dir);
+	jr_logpool_free(s->logs);
 }
 
 static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
@@ -1101,6 +1087,7 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 			jr_buf_init(&u->decision);
 			u->backend = jr_backend_resolve(&s->bctx, u->job, u->target, &u->decision);
 			u->delay_ms = u->job->retry.delay_ms;
+			u->out_fd = u->err_fd = -1;
 			js->nunits++;
 		}
 	}
@@ -1129,6 +1116,8 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	s.bctx.host = host;
 	s.start_mono = jr_mono_ms();
 	s.last_progress = s.start_mono;
+	/* Enough spares for every slot's stdout and stderr, and a few more. */
+	s.logs = jr_logpool_new(2 * (size_t)opts->parallel + 4);
 
 	/* Orphans that escape a job's group re-parent to us and are reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -1139,10 +1128,17 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	free(dbdir);
 	if (make_private_dir(s.lock_dir, err) < 0 || make_private_dir(cfg->log_dir, err) < 0)
 		goto out_noinv;
+	/* Every job's definition, in one transaction. */
+	if (jr_store_batch_begin(st, err) < 0)
+		goto out_noinv;
 	for (i = 0; i < n; i++)
 		if (jr_store_job_seen(st, jobs[i]->name, jobs[i]->hash, jobs[i]->source_file,
-				      jobs[i]->canonical_json, err) < 0)
+				      jobs[i]->canonical_json, err) < 0) {
+			jr_store_batch_abort(st);
 			goto out_noinv;
+		}
+	if (jr_store_batch_commit(st, err) < 0)
+		goto out_noinv;
 	build_units(&s, jobs, n);
 	if (jr_store_invocation_begin(st, opts->argc, opts->argv, &s.invocation_id, err) < 0)
 		goto out_noinv;

@@ -1538,6 +1538,7 @@ static void handle_leftovers(struct jr_cmd *cmd, int64_t now)
 		return;
 	if (cmd->leftover_state == 0 && !maybe_leftovers(cmd)) {
 		cmd->res.leftovers = 0;
+		cmd->res.alone = true;
 		cmd->leftover_state = 2;
 		return;
 	}

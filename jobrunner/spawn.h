@@ -63,6 +63,10 @@ struct jr_cmd_result {
 	bool timed_out;    /* killed because the timeout expired */
 	bool interrupted;  /* killed through jr_cmd_terminate */
 	int leftovers;     /* processes still in its group/session when it exited */
+	bool alone;        /* when it ended, nothing it started was alive anywhere
+			      (not even a daemon outside its session): nobody
+			      else holds what it had open. Only known with
+			      leftover killing on, under a child subreaper. */
 	int64_t started_ms, finished_ms; /* wall clock */
 	int64_t duration_ms;             /* monotonic */
 	int64_t user_ms, sys_ms;         /* CPU time of the command and its reaped children */

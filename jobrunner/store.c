@@ -2,8 +2,8 @@
  *
  * One struct jr_store holds one connection and every statement it has
  * prepared: each statement is prepared on first use and then only reset and
- * rebound, so recording a run costs two small BEGIN IMMEDIATE transactions
- * and no SQL parsing. */
+ * rebound: no SQL is parsed per run, and the scheduler's batches record a
+ * run's start and the previous run's end in one BEGIN IMMEDIATE transaction. */
 #include "store.h"
 
 #include <assert.h>
@@ -48,7 +48,6 @@ enum stmt_idx {
 	S_JOB_DEF,
 	S_RUN_INSERT,
 	S_RUN_SET_PID,
-	S_RUN_MARK_RUNNING,
 	S_RUN_FINISH,
 	S_RUN_SIGNAL,
 	S_SIGNALS_LIST,
@@ -98,8 +97,6 @@ static const char *const stmt_sql[S_COUNT] = {
 			 " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 			 " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 	[S_RUN_SET_PID] = "UPDATE runs SET pid = ? WHERE id = ?",
-	[S_RUN_MARK_RUNNING] = "UPDATE runs SET status = 'running', started_ms = ?"
-			       " WHERE id = ? AND status = 'queued'",
 	[S_RUN_FINISH] = "UPDATE runs SET machine = coalesce(?6, machine),"
 			 " backend = coalesce(?7, backend), status = ?10, exit_code = ?11,"
 			 " signal = ?12, pid = coalesce(?13, pid), started_ms = coalesce(?14,"
@@ -134,7 +131,8 @@ struct jr_store {
 	char boot_id[64];
 	char pid_ns[64]; /* "pid:[4026531836]", "" if unknown */
 	char host[256];
-	bool batch; /* inside jr_store_batch_begin: writes share one transaction */
+	bool batch;	 /* inside jr_store_batch_begin: writes share one transaction */
+	bool batch_open; /* ... which its first write began */
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
@@ -232,14 +230,17 @@ static int simple(struct jr_store *st, enum stmt_idx idx, const char *what, stru
 
 /* Every write is a transaction of its own, except inside a batch, where
  * the batch's transaction holds them all (and a failed statement is undone
- * by SQLite alone, the batch going on). */
+ * by SQLite alone, the batch going on). The batch's transaction begins
+ * with its first write: a batch that writes nothing costs nothing. */
 static int write_begin(struct jr_store *st, struct jr_err *err)
 {
-	if (check_owner(st, err) < 0)
+	if (st->batch && st->batch_open)
+		return 0;
+	if (check_owner(st, err) < 0 || simple(st, S_BEGIN, "begin", err) < 0)
 		return -1;
 	if (st->batch)
-		return 0;
-	return simple(st, S_BEGIN, "begin", err);
+		st->batch_open = true;
+	return 0;
 }
 
 static int write_commit(struct jr_store *st, struct jr_err *err)
@@ -272,17 +273,25 @@ int jr_store_sync_level(struct jr_store *st)
 int jr_store_batch_begin(struct jr_store *st, struct jr_err *err)
 {
 	assert(!st->batch);
-	if (write_begin(st, err) < 0)
+	if (check_owner(st, err) < 0)
 		return -1;
 	st->batch = true;
+	st->batch_open = false;
 	return 0;
+}
+
+bool jr_store_batch_written(const struct jr_store *st)
+{
+	return st->batch && st->batch_open;
 }
 
 int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
 {
+	bool open = st->batch_open;
+
 	assert(st->batch);
-	st->batch = false;
-	if (write_commit(st, err) < 0) {
+	st->batch = st->batch_open = false;
+	if (open && write_commit(st, err) < 0) {
 		write_rollback(st);
 		return -1;
 	}
@@ -291,10 +300,13 @@ int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
 
 void jr_store_batch_abort(struct jr_store *st)
 {
+	bool open = st->batch_open;
+
 	if (!st->batch)
 		return;
-	st->batch = false;
-	write_rollback(st);
+	st->batch = st->batch_open = false;
+	if (open)
+		write_rollback(st);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -876,15 +888,6 @@ out:
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err)
 {
 	return run_update_i64(st, S_RUN_SET_PID, pid, id, "recording pid", err);
-}
-
-int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
-			      struct jr_err *err)
-{
-	/* Its point is to be durable before the process starts. */
-	if (st->batch)
-		return jr_err_set(err, "%s: marking run %s running inside a batch", st->path, id);
-	return run_update_i64(st, S_RUN_MARK_RUNNING, started_ms, id, "marking run running", err);
 }
 
 int jr_store_run_finish(struct jr_store *st, const struct jr_run *run, struct jr_err *err)

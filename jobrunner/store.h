@@ -98,9 +98,10 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *err);
 /* Batches: between begin and commit, the writes above (insert, finish,
  * signals, pid, job_seen...) share one write transaction, so that recording
- * several runs costs one commit. Nothing written in a batch is visible to
- * other processes, or durable, before the commit: a run must be marked
- * running (jr_store_run_mark_running) outside any batch before its process
+ * several runs costs one commit; the transaction begins with the batch's
+ * first write, so a batch that writes nothing costs nothing. Nothing
+ * written in a batch is visible to other processes, or durable, before the
+ * commit: a run's `running` row must be committed before its process
  * starts. A failed write inside a batch leaves the others in place; abort
  * rolls the whole batch back (after a failure, before reporting it). */
 /* The connection's PRAGMA synchronous: 1 NORMAL, 2 FULL (-1 on error); for
@@ -110,14 +111,11 @@ int jr_store_sync_level(struct jr_store *st);
 int jr_store_batch_begin(struct jr_store *st, struct jr_err *err);
 int jr_store_batch_commit(struct jr_store *st, struct jr_err *err);
 void jr_store_batch_abort(struct jr_store *st);
+/* Whether the current batch has written anything (its transaction is open). */
+bool jr_store_batch_written(const struct jr_store *st);
 
 /* Records the pid of a run just started. */
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err);
-/* A run inserted `queued` (its row and log files made ready while a slot was
- * busy) becomes `running`, started at started_ms: called just before its
- * process starts. Fails when no queued run has that id. */
-int jr_store_run_mark_running(struct jr_store *st, const char *id, int64_t started_ms,
-			      struct jr_err *err);
 /* Writes the final state of a run (status, exit, times, usage, tails, error).
  * machine, backend, pid, started_ms and the log paths are kept from before
  * when given as NULL / 0; finished_ms 0 means now. Fails if no run has

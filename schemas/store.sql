@@ -59,11 +59,12 @@ CREATE TABLE jobs (
 	PRIMARY KEY (name, hash)
 );
 
--- One row per attempt of a job. A run is inserted 'queued' (its log files
--- ready) while every -j slot is busy, or directly as 'skipped' /
--- 'unrunnable'; it becomes 'running' (committed) before its process starts
--- and is completed when it ends. Rows of a jobrunner that disappeared are
--- set 'lost' by the next jobrunner command.
+-- One row per attempt of a job. A run is inserted 'running' (committed)
+-- before its process starts, or directly as 'skipped' / 'unrunnable', and
+-- is completed when it ends. Rows of a jobrunner that disappeared are set
+-- 'lost' by the next jobrunner command. ('queued' is accepted for rows of
+-- earlier development versions, which inserted waiting attempts so; lost
+-- is found for them as for running ones.)
 CREATE TABLE runs (
 	id            TEXT PRIMARY KEY NOT NULL, -- 20 hex digits: 12 of ms since the epoch, 8 unique;
 	                                         -- sorts by start time; the CLI accepts any unique prefix
@@ -87,8 +88,9 @@ CREATE TABLE runs (
 	sys_ms        INTEGER,          -- system CPU time
 	max_rss_kb    INTEGER,          -- peak resident memory, KiB
 	leftovers     INTEGER,          -- processes still alive after the main one exited (killed)
-	stdout_path   TEXT,             -- log file of stdout, NULL when not logged
-	stderr_path   TEXT,             -- log file of stderr, NULL when not logged
+	stdout_path   TEXT,             -- log file of stdout, NULL when not logged (a log the
+	                                -- run left empty is not kept: no file at that path)
+	stderr_path   TEXT,             -- log file of stderr, likewise
 	stdout_tail   TEXT,             -- last 4 KiB of stdout
 	stderr_tail   TEXT,             -- last 4 KiB of stderr
 	error         TEXT              -- why it failed, was skipped, unrunnable or lost

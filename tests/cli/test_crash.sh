@@ -58,17 +58,17 @@ equals "dependent not started is skipped" "$(q "select status from runs where jo
 equals "no run left running" "$(q "select count(*) from runs where status='running'")" 0
 check "no job process left" bash -c '! pgrep -f "sleep 4[7]" >/dev/null'
 
-# --- -j 1: the next job waits as `queued` (not `running`) while the slot
-# is busy; interrupted before it starts, it ends `skipped` ---
+# --- -j 1: the next job has no run (nothing `running`) while the slot is
+# busy; interrupted before it starts, it ends `skipped` ---
 "$JR" -c "$P/jobrunner.ini" run long long2 -j 1 >/dev/null 2>&1 &
 runner=$!
 wait_for "one job running" 10 qeq "select count(*) from runs where status='running'" 1
 sleep 0.3
-equals "the other is queued, not running" "$(q "select status from runs where job='long2' order by id desc limit 1")" "queued"
+equals "the other has no run yet" "$(q "select count(*) from runs where job='long2' and invocation_id = (select max(id) from invocations)")" "0"
 kill -INT "$runner"
 wait "$runner"
-equals "SIGINT with a queued job: exit 130" "$?" 130
-equals "the queued job ended skipped, once" "$(q "select count(*), status, error from runs where job='long2' and invocation_id = (select max(id) from invocations)")" "1|skipped|interrupted before it started"
+equals "SIGINT with a job waiting for a slot: exit 130" "$?" 130
+equals "the waiting job ended skipped, once" "$(q "select count(*), status, error from runs where job='long2' and invocation_id = (select max(id) from invocations)")" "1|skipped|interrupted before it started"
 equals "nothing left queued or running" "$(q "select count(*) from runs where status in ('queued', 'running')")" 0
 
 done_testing

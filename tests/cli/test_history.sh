@@ -69,6 +69,14 @@ expect_exit 0 "logs RUN" jr logs "$aid"
 equals "logs prints stdout" "$(cat "$T/out")" "out-alpha"
 expect_exit 0 "logs --stderr" jr logs --stderr "$aid"
 equals "logs --stderr prints stderr" "$(cat "$T/out")" "err-alpha"
+# A log the run left empty is not kept: no file, logs prints nothing.
+bid=$(q "select id from runs where job='beta'")
+check "beta's stderr (empty) left no file" test ! -e "$(q "select stderr_path from runs where job='beta'")"
+check "... and so did every empty log" test "$(find "$P/db/logs" -type f -empty | wc -l)" -eq 0
+expect_exit 0 "logs --stderr of an empty log" jr logs --stderr "$bid"
+equals "prints nothing" "$(cat "$T/out")" ""
+expect_exit 0 "show of a run with an empty log" jr show "$bid"
+contains "show says the empty log was not kept" "$T/out" "(empty: not kept)"
 qid=$(q "select id from runs where job='quiet'")
 expect_exit 2 "logs of a job with stdout: null" jr logs "$qid"
 contains "explains there is no log" "$T/err" "no stdout log"

@@ -174,6 +174,30 @@ equals "and reaped it: no zombie under jobrunner" "$(ps --ppid "$runner" -o stat
 wait "$runner"
 equals "the escaper succeeded without leftovers" "$(q "select status, leftovers from runs where job='escaper'")" "succeeded|0"
 
+# An empty log file is reused for the next run, but not one that a daemon
+# escaped from the job still holds: what it writes later stays in its own
+# run's log, never in another run's.
+job late.yaml <<'EOF2'
+jobs:
+  - name: late-writer
+    shell: 'setsid sh -c "sleep 0.6; echo late >&2" </dev/null >/dev/null & true'
+  - name: after-it
+    command: [sleep, "1"]
+    needs: [late-writer]
+  - name: quiet-one
+    command: ["true"]
+    needs: [after-it]
+EOF2
+expect_exit 0 "a job leaving a writing daemon, then others" jr run late-writer after-it quiet-one -j 1
+lw=$(q "select stderr_path from runs where job='late-writer' order by id desc limit 1")
+wait_for "the daemon's late line is in its job's stderr log" 10 grep -qx late "$lw"
+for j in after-it quiet-one; do
+	for c in stdout_path stderr_path; do
+		f=$(q "select $c from runs where job='$j' order by id desc limit 1")
+		check "$j's log ($c) holds nothing of it (no file: empty)" test ! -e "$f"
+	done
+done
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:

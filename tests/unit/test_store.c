@@ -872,9 +872,24 @@ static void test_json(void **state)
 	free(path);
 }
 
-/* The scheduler inserts an attempt `queued` with a chosen id while a slot
- * is busy, then marks it running just before its process starts. */
-static void test_queued_then_running(void **state)
+/* Whether another connection could take the write lock right now. */
+static bool writable_elsewhere(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE; COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK;
+}
+
+/* The scheduler names log files after a run id it chooses, and records the
+ * runs of one step in a batch: the id is kept (or refused with EEXIST),
+ * and a batch holds the write lock only from its first write to its
+ * commit, and publishes everything at once. */
+static void test_chosen_id_and_batch(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	char *path = tpath("q.db");
@@ -887,23 +902,45 @@ static void test_queued_then_running(void **state)
 	st = open_ok(path);
 	assert_int_equal(jr_store_invocation_begin(st, 2, argv, &inv, &err), 0);
 	run_init(&r, inv, "q");
-	r.status = JR_RUN_QUEUED;
-	r.started_ms = 0; /* not started yet */
 	jr_run_id_new(r.id);
 	memcpy(dup.id, r.id, sizeof(r.id));
 	insert_ok(st, &r);
 	assert_string_equal(r.id, dup.id); /* the caller's id is kept */
-	assert_sql(path, "SELECT status || ',' || ifnull(started_ms, 'null') FROM runs", "queued,null");
-	assert_int_equal(jr_store_run_mark_running(st, r.id, 12345, &err), 0);
-	assert_sql(path, "SELECT status || ',' || started_ms FROM runs", "running,12345");
-	/* only a queued run can be marked */
-	assert_int_equal(jr_store_run_mark_running(st, r.id, 1, &err), -1);
+	assert_sql(path, "SELECT status FROM runs", "running");
 	/* a chosen id that is taken fails with EEXIST, so the caller picks another */
 	run_init(&dup, inv, "q");
 	memcpy(dup.id, r.id, sizeof(r.id));
 	assert_int_equal(jr_store_run_insert(st, &dup, &err), -1);
 	assert_int_equal(err.errnum, EEXIST);
 	assert_string_equal(dup.id, r.id);
+
+	/* a batch that writes nothing takes no lock and commits nothing */
+	assert_int_equal(jr_store_batch_begin(st, &err), 0);
+	assert_false(jr_store_batch_written(st));
+	assert_true(writable_elsewhere(path));
+	assert_int_equal(jr_store_batch_commit(st, &err), 0);
+	/* one that writes holds the lock from its first write, and its writes
+	 * appear together at the commit */
+	assert_int_equal(jr_store_batch_begin(st, &err), 0);
+	r.status = JR_RUN_SUCCEEDED;
+	r.exit_code = 0;
+	assert_int_equal(jr_store_run_finish(st, &r, &err), 0);
+	assert_true(jr_store_batch_written(st));
+	run_init(&dup, inv, "q");
+	insert_ok(st, &dup);
+	assert_false(writable_elsewhere(path));
+	assert_sql(path, "SELECT group_concat(status) FROM runs", "running");
+	assert_int_equal(jr_store_batch_commit(st, &err), 0);
+	assert_false(jr_store_batch_written(st));
+	assert_sql(path, "SELECT group_concat(status, ',') FROM (SELECT status FROM runs ORDER BY id)",
+		   "succeeded,running");
+	/* an aborted batch leaves nothing */
+	assert_int_equal(jr_store_batch_begin(st, &err), 0);
+	run_init(&dup, inv, "q");
+	insert_ok(st, &dup);
+	jr_store_batch_abort(st);
+	assert_sql(path, "SELECT count(*) FROM runs", "2");
+	assert_true(writable_elsewhere(path));
 	jr_store_close(st);
 	free(path);
 }
@@ -952,7 +989,7 @@ int main(void)
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
 	    cmocka_unit_test(test_fork_guard),	 cmocka_unit_test(test_query_plans),
-	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule), cmocka_unit_test(test_queued_then_running),
+	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule), cmocka_unit_test(test_chosen_id_and_batch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
