@@ -15,104 +15,114 @@
 
 struct spare {
 	int fd;
-	char *path; /* where the file is now: the log of an ended run */
+	char *path; /* in the pool's directory */
 };
 
 struct jr_logpool {
+	char *dir;
 	struct spare *v;
 	size_t n, max;
-	bool no_rename; /* renameat2 refused (file system, kernel): create only */
+	unsigned long seq; /* names of new files: PID-SEQ */
 };
 
-struct jr_logpool *jr_logpool_new(size_t max_spares)
+struct jr_logpool *jr_logpool_new(const char *dir, size_t max_spares)
 {
 	struct jr_logpool *lp = jr_xcalloc(1, sizeof(*lp));
 
+	lp->dir = jr_xstrdup(dir);
 	lp->max = max_spares;
 	lp->v = jr_xcalloc(max_spares ? max_spares : 1, sizeof(*lp->v));
 	return lp;
-}
-
-static void spare_drop(struct spare *sp)
-{
-	close(sp->fd);
-	unlink(sp->path);
-	free(sp->path);
 }
 
 void jr_logpool_free(struct jr_logpool *lp)
 {
 	if (!lp)
 		return;
-	while (lp->n)
-		spare_drop(&lp->v[--lp->n]);
+	while (lp->n) {
+		struct spare *sp = &lp->v[--lp->n];
+
+		close(sp->fd);
+		unlink(sp->path);
+		free(sp->path);
+	}
 	free(lp->v);
+	free(lp->dir);
 	free(lp);
 }
 
-/* Makes a spare the file at path: 1 done (fd in *fd), 0 no spare to use. A
- * previous run's job may have changed the open file's offset, status flags
- * or flock: all three are reset, so the next job starts as with a new file. */
-static int reuse_spare(struct jr_logpool *lp, const char *path, int *fd)
+int jr_log_open(struct jr_logpool *lp, char **path, struct jr_err *err)
 {
-	while (lp->n && !lp->no_rename) {
+	int fd, tries;
+
+	if (lp->n) {
 		struct spare sp = lp->v[--lp->n];
 
-		if (renameat2(AT_FDCWD, sp.path, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-			free(sp.path);
-			lseek(sp.fd, 0, SEEK_SET);
-			fcntl(sp.fd, F_SETFL, 0);
-			flock(sp.fd, LOCK_UN);
-			*fd = sp.fd;
-			return 1;
-		}
-		if (errno == EEXIST) {
-			/* The new path is taken: creating it fails the same way. */
-			lp->v[lp->n++] = sp;
-			return 0;
-		}
-		/* EINVAL, ENOSYS: no RENAME_NOREPLACE here; EXDEV: another
-		 * file system. Either way, stop trying. */
-		if (errno == EINVAL || errno == ENOSYS || errno == EXDEV)
-			lp->no_rename = true;
-		spare_drop(&sp);
+		/* A previous run's job may have moved the shared offset or set
+		 * status flags (O_APPEND...) or a flock on it without writing:
+		 * the next job starts as with a new file. */
+		lseek(sp.fd, 0, SEEK_SET);
+		fcntl(sp.fd, F_SETFL, 0);
+		flock(sp.fd, LOCK_UN);
+		*path = sp.path;
+		return sp.fd;
 	}
+	for (tries = 0; tries < 100; tries++) {
+		*path = jr_xasprintf("%s/%ld-%lu", lp->dir, (long)getpid(), lp->seq++);
+		fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			  0600);
+		if (fd >= 0)
+			return fd;
+		/* EEXIST: left by a jobrunner that died with our pid. */
+		if (errno != EEXIST)
+			break;
+		free(*path);
+	}
+	jr_err_sys(err, errno, "log file %s", *path);
+	free(*path);
+	*path = NULL;
+	return -1;
+}
+
+/* rename that never replaces: renameat2's flag where the file system has
+ * it, else link (which fails on an existing name) then unlink. */
+static int move_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(from, to) < 0)
+		return -1;
+	unlink(from);
 	return 0;
 }
 
-int jr_log_create(struct jr_logpool *lp, const char *path, struct jr_err *err)
-{
-	int fd;
-
-	if (lp && reuse_spare(lp, path, &fd))
-		return fd;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return jr_err_sys(err, errno, "log file %s", path);
-	return fd;
-}
-
-int jr_log_finish(struct jr_logpool *lp, int fd, const char *path, enum jr_log_reuse reuse)
+int jr_log_finish(struct jr_logpool *lp, int fd, char **path, const char *dest,
+		  enum jr_log_reuse reuse)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || st.st_size > 0) {
+	if (fstat(fd, &st) < 0 || st.st_size > 0 || reuse == JR_LOG_NO_REUSE) {
 		close(fd);
+		/* Never over an existing file; if the place is taken (or the
+		 * file system refuses), the log stays where it is. */
+		if (dest && move_noreplace(*path, dest) == 0) {
+			free(*path);
+			*path = jr_xstrdup(dest);
+		}
 		return 1;
 	}
-	if (reuse == JR_LOG_NO_REUSE) {
-		/* Whoever still has it may write later: that belongs here. */
-		close(fd);
-		return 1;
-	}
-	if (lp && lp->n < lp->max && !lp->no_rename) {
+	if (lp && lp->n < lp->max) {
 		lp->v[lp->n].fd = fd;
-		lp->v[lp->n].path = jr_xstrdup(path);
+		lp->v[lp->n].path = *path;
 		lp->n++;
-		return 0;
+	} else {
+		close(fd);
+		unlink(*path);
+		free(*path);
 	}
-	close(fd);
-	unlink(path);
+	*path = NULL;
 	return 0;
 }
 

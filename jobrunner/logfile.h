@@ -1,18 +1,19 @@
-/* logfile: the log files of runs (log_dir/JOB/RUN.out and RUN.err) and the
- * tails stored from them.
+/* logfile: the log files of runs and the tails stored from them.
  *
- * A log file is created with O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode 0600, in
- * a directory the caller has made private, and handed to the job as its
- * stdout or stderr: the job writes straight into it, nothing is copied.
+ * While a run goes, each of its logs is a file in a private directory of
+ * files in use (log_dir/.running/), which the job writes straight into:
+ * nothing is copied. When the run ends, a log that holds output moves
+ * (rename, never over an existing file) to its place, log_dir/JOB/RUN.out or
+ * .err. A log still empty, once every process that had it is gone, is not
+ * kept: its file, still open, serves the next run. Runs that print nothing
+ * thus touch no directory at all; creating and deleting a file per run cost
+ * more than the run itself for short jobs (on ext4 without a journal, the
+ * allocator even scans past every recently freed inode).
  *
- * A log still empty when its run ends, once every process that had it is
- * gone, is not kept. Its file, still open, goes to a small pool of spares, and the next log created is that file
- * renamed to its new path (renameat2 with RENAME_NOREPLACE, so an existing
- * path is never replaced). Runs that print nothing thus cost no inode
- * allocated and freed each: on ext4 without a journal the allocator scans
- * past every recently freed inode, which made thousands of short runs spend
- * a third of their time creating log files. Spares left when the pool is
- * freed are unlinked.
+ * Every file is created with O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode 0600, in
+ * directories the caller made private. The row of a running run names the
+ * file in use, so `logs --follow` finds it; a run whose jobrunner died
+ * keeps its output there.
  */
 #ifndef JR_LOGFILE_H
 #define JR_LOGFILE_H
@@ -24,17 +25,18 @@
 
 struct jr_logpool;
 
-/* A pool keeping at most max_spares empty log files for reuse (0: none). */
-struct jr_logpool *jr_logpool_new(size_t max_spares);
+/* A pool creating its files in dir (which must exist and be private),
+ * keeping at most max_spares empty ones for reuse. */
+struct jr_logpool *jr_logpool_new(const char *dir, size_t max_spares);
 
 /* Closes and unlinks every spare, then frees the pool (NULL is fine). */
 void jr_logpool_free(struct jr_logpool *lp);
 
-/* Creates the log file path (which must not exist) and returns a
- * write-only, close-on-exec descriptor to it, or -1 with err set (EEXIST
- * in err->errnum when the path exists). The caller owns the descriptor and
- * ends it with jr_log_finish. */
-int jr_log_create(struct jr_logpool *lp, const char *path, struct jr_err *err);
+/* A log for a run: an empty file in the pool's directory, a spare when
+ * there is one. Returns a write-only, close-on-exec descriptor to it and
+ * sets *path (the caller's, to free) to where it is; -1 with err set when
+ * it cannot be created. End it with jr_log_finish. */
+int jr_log_open(struct jr_logpool *lp, char **path, struct jr_err *err);
 
 /* Whether the file of a log may outlive its run's processes. */
 enum jr_log_reuse {
@@ -42,11 +44,14 @@ enum jr_log_reuse {
 	JR_LOG_REUSE,	 /* every process that had it is gone */
 };
 
-/* Ends the log fd (from jr_log_create) at path and closes fd. Returns 1
- * when the file stays at path: it holds output, or a process may still
- * write to it (JR_LOG_NO_REUSE). Returns 0 when it was empty and is gone
- * from path: a spare when the pool has room, else unlinked. */
-int jr_log_finish(struct jr_logpool *lp, int fd, const char *path, enum jr_log_reuse reuse);
+/* Ends the log fd at *path (from jr_log_open) and closes fd. A log with
+ * output, or one some process may still write to (JR_LOG_NO_REUSE, kept
+ * even empty), moves to dest: returns 1 and *path becomes dest (or stays
+ * where it was, if dest cannot be had: the file is never lost). An empty
+ * log returns 0: its file is a spare, or unlinked when the pool is full.
+ * *path is freed and set to NULL then. */
+int jr_log_finish(struct jr_logpool *lp, int fd, char **path, const char *dest,
+		  enum jr_log_reuse reuse);
 
 /* The last max bytes of the file at path, NUL-terminated, with NUL bytes
  * inside shown as '?' (NULL when the file is empty or cannot be read). */

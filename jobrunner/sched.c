@@ -51,7 +51,8 @@ struct unit {
 	int64_t delay_ms;  /* the next retry's delay */
 	struct jr_cmd *cmd;
 	struct jr_run run;
-	char *stdout_path, *stderr_path; /* its log files (JR_IO_LOG) */
+	char *stdout_path, *stderr_path; /* where its logs go (JR_IO_LOG) */
+	char *out_live, *err_live;	 /* ... the files in use while it runs */
 	int out_fd, err_fd;		 /* ... open while it runs, else -1 */
 	bool pid_saved;			 /* the running attempt's pid is recorded */
 	int64_t started_mono;
@@ -521,25 +522,43 @@ static void free_paths(struct unit *u)
 {
 	free(u->stdout_path);
 	free(u->stderr_path);
-	u->stdout_path = u->stderr_path = NULL;
+	free(u->out_live);
+	free(u->err_live);
+	u->stdout_path = u->stderr_path = u->out_live = u->err_live = NULL;
 }
 
-/* Ends the log at *fd (path): the tail of what it holds, redacted, or NULL
- * when it is empty (and then gone: see logfile.h). */
-static char *log_end(struct sched *s, struct unit *u, int *fd, const char *path,
-		     enum jr_log_reuse reuse)
+/* Ends the log at *fd (file *live, going to dest): the tail of what it
+ * holds, redacted, or NULL when it is empty. *recorded gets where the log
+ * is for the run's row: dest, even when an empty log is not kept. */
+static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, const char *dest,
+		     enum jr_log_reuse reuse, const char **recorded)
 {
 	char *t, *red = NULL;
 
+	*recorded = dest;
 	if (*fd < 0)
 		return NULL;
-	if (jr_log_finish(s->logs, *fd, path, reuse) == 1) {
-		t = jr_log_tail(path, TAIL_BYTES);
+	if (jr_log_finish(s->logs, *fd, live, dest, reuse) == 1) {
+		t = jr_log_tail(*live, TAIL_BYTES);
 		red = t ? redact(u->job, t) : NULL;
 		free(t);
+		*recorded = *live; /* dest, unless it could not be had */
 	}
 	*fd = -1;
 	return red;
+}
+
+/* Gives back the unused log files of an attempt that did not start. */
+static void logs_release(struct sched *s, struct unit *u)
+{
+	if (u->out_fd >= 0)
+		jr_log_finish(s->logs, u->out_fd, &u->out_live, u->stdout_path, JR_LOG_REUSE);
+	if (u->err_fd >= 0)
+		jr_log_finish(s->logs, u->err_fd, &u->err_live, u->stderr_path, JR_LOG_REUSE);
+	u->out_fd = u->err_fd = -1;
+	free(u->out_live);
+	free(u->err_live);
+	u->out_live = u->err_live = NULL;
 }
 
 /* The tail of a job's own output file (stdout/stderr: {file: ...}). */
@@ -564,8 +583,9 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	char *out_tail = NULL, *err_tail = NULL, *red_err = NULL;
 	enum jr_run_status status;
 	/* A log file whose every writer is gone may serve the next run; one
-	 * that a daemon escaped from the job may still write to may not. */
-	enum jr_log_reuse reuse = r && r->alone ? JR_LOG_REUSE : JR_LOG_NO_REUSE;
+	 * that a daemon escaped from the job may still write to may not. A
+	 * start that failed left no process. */
+	enum jr_log_reuse reuse = !r || r->alone ? JR_LOG_REUSE : JR_LOG_NO_REUSE;
 	size_t i, nsig = 0;
 	int ret = 0;
 
@@ -612,10 +632,18 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 						jr_kill_reason_name(sigs[i].reason), err) < 0)
 				ret = -1;
 	}
-	out_tail = u->out_fd >= 0 ? log_end(s, u, &u->out_fd, u->stdout_path, reuse)
-				  : file_tail(u, &u->job->out);
-	err_tail = u->err_fd >= 0 ? log_end(s, u, &u->err_fd, u->stderr_path, reuse)
-				  : file_tail(u, &u->job->err);
+	if (u->out_fd >= 0)
+		out_tail = log_end(s, u, &u->out_fd, &u->out_live, u->stdout_path, reuse,
+				   &u->run.stdout_path);
+	else
+		out_tail = file_tail(u, &u->job->out);
+	if (u->err_fd >= 0)
+		err_tail = log_end(s, u, &u->err_fd, &u->err_live, u->stderr_path, reuse,
+				   &u->run.stderr_path);
+	else
+		err_tail = file_tail(u, &u->job->err);
+	if (u->job->err.kind == JR_IO_STDOUT)
+		u->run.stderr_path = u->run.stdout_path;
 	red_err = msg.len ? redact(u->job, msg.buf) : NULL;
 	u->run.status = status;
 	u->run.stdout_tail = out_tail;
@@ -650,12 +678,27 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 }
 
 /* Records the next attempt of u as `running`, in the step's batch: its
- * process starts once the batch is committed (attempt_launch). */
+ * process starts once the batch is committed (attempt_launch). Its logs
+ * are files in use (logfile.h), which its row names until it ends. */
 static int attempt_begin(struct sched *s, struct unit *u, struct jr_err *err)
 {
 	char *jobdir = NULL;
 	int tries = 0;
 
+	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
+		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
+		/* Once per job: log_dir is private (checked at start), so
+		 * nobody else can replace the directory afterwards. */
+		if (!s->js[u->js].logdir_ok && ensure_private_dir(jobdir, err) < 0)
+			goto fail;
+		s->js[u->js].logdir_ok = true;
+	}
+	if (u->job->out.kind == JR_IO_LOG &&
+	    (u->out_fd = jr_log_open(s->logs, &u->out_live, err)) < 0)
+		goto fail;
+	if (u->job->err.kind == JR_IO_LOG &&
+	    (u->err_fd = jr_log_open(s->logs, &u->err_live, err)) < 0)
+		goto fail;
 	u->attempt++;
 again:
 	run_init(s, u);
@@ -664,39 +707,34 @@ again:
 	u->run.started_ms = jr_now_ms();
 	/* The id names the log files, so it is chosen before the insert. */
 	jr_run_id_new(u->run.id);
-	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
-		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
-		/* Once per job: log_dir is private (checked at start), so
-		 * nobody else can replace the directory afterwards. */
-		if (!s->js[u->js].logdir_ok && ensure_private_dir(jobdir, err) < 0) {
-			free(jobdir);
-			return -1;
-		}
-		s->js[u->js].logdir_ok = true;
-		if (u->job->out.kind == JR_IO_LOG)
-			u->stdout_path = jr_xasprintf("%s/%s.out", jobdir, u->run.id);
-		if (u->job->err.kind == JR_IO_LOG)
-			u->stderr_path = jr_xasprintf("%s/%s.err", jobdir, u->run.id);
-		free(jobdir);
-	}
-	u->run.stdout_path = u->stdout_path ? u->stdout_path
-					    : u->job->out.kind == JR_IO_FILE ? u->job->out.path : NULL;
-	u->run.stderr_path = u->stderr_path ? u->stderr_path
-					    : u->job->err.kind == JR_IO_FILE ? u->job->err.path
-					    : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path : NULL;
+	free(u->stdout_path);
+	free(u->stderr_path);
+	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", jobdir, u->run.id) : NULL;
+	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", jobdir, u->run.id) : NULL;
+	u->run.stdout_path = u->out_live ? u->out_live
+					 : u->job->out.kind == JR_IO_FILE ? u->job->out.path : NULL;
+	u->run.stderr_path = u->err_live ? u->err_live
+					 : u->job->err.kind == JR_IO_FILE ? u->job->err.path
+					 : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path : NULL;
 	if (jr_store_run_insert(s->st, &u->run, err) < 0) {
-		free_paths(u);
 		if (err->errnum == EEXIST && ++tries < 8)
 			goto again;
-		return -1;
+		u->attempt--;
+		goto fail;
 	}
+	free(jobdir);
 	u->state = U_STARTING;
 	s->nstarting++;
 	return 0;
+fail:
+	free(jobdir);
+	logs_release(s, u);
+	free_paths(u);
+	return -1;
 }
 
-/* Starts an attempt whose `running` row is committed: its log files, then
- * its process. A start that fails is a failed attempt, recorded at once. */
+/* Starts an attempt whose `running` row is committed. A start that fails
+ * is a failed attempt, recorded at once. */
 static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 {
 	struct jr_err serr = JR_ERR_INIT;
@@ -704,16 +742,6 @@ static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 
 	s->nstarting--;
 	u->state = U_REAPED; /* until it runs: a failed start ends here */
-	if (u->stdout_path) {
-		u->out_fd = jr_log_create(s->logs, u->stdout_path, &serr);
-		if (u->out_fd < 0)
-			return attempt_done(s, u, serr.msg, err);
-	}
-	if (u->stderr_path) {
-		u->err_fd = jr_log_create(s->logs, u->stderr_path, &serr);
-		if (u->err_fd < 0)
-			return attempt_done(s, u, serr.msg, err);
-	}
 	memset(&a, 0, sizeof(a));
 	a.job = u->job;
 	a.target = u->target;
@@ -881,6 +909,7 @@ fail_committed:
 		if (s->u[i].state == U_STARTING) {
 			s->u[i].state = U_WAITING;
 			s->u[i].attempt--;
+			logs_release(s, &s->u[i]);
 			free_paths(&s->u[i]);
 		}
 	s->nstarting = 0;
@@ -1033,10 +1062,13 @@ static void sched_release(struct sched *s)
 			jr_cmd_free(u->cmd);
 		free(u->target_json);
 		jr_buf_release(&u->decision);
+		/* Only after a fatal error: whatever they hold goes to its place. */
 		if (u->out_fd >= 0)
-			close(u->out_fd);
+			jr_log_finish(s->logs, u->out_fd, &u->out_live, u->stdout_path,
+				      JR_LOG_NO_REUSE);
 		if (u->err_fd >= 0)
-			close(u->err_fd);
+			jr_log_finish(s->logs, u->err_fd, &u->err_live, u->stderr_path,
+				      JR_LOG_NO_REUSE);
 		free_paths(u);
 	}
 	for (i = 0; i < s->nhooks; i++) {
@@ -1100,7 +1132,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 {
 	struct sched s;
 	struct saved_sigs old;
-	char *dbdir;
+	char *dbdir, *running_dir;
 	size_t i;
 	int ret = -1, exit_status;
 
@@ -1116,8 +1148,6 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	s.bctx.host = host;
 	s.start_mono = jr_mono_ms();
 	s.last_progress = s.start_mono;
-	/* Enough spares for every slot's stdout and stderr, and a few more. */
-	s.logs = jr_logpool_new(2 * (size_t)opts->parallel + 4);
 
 	/* Orphans that escape a job's group re-parent to us and are reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -1126,7 +1156,16 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		*strrchr(dbdir, '/') = '\0';
 	s.lock_dir = jr_xasprintf("%s/locks", dbdir);
 	free(dbdir);
-	if (make_private_dir(s.lock_dir, err) < 0 || make_private_dir(cfg->log_dir, err) < 0)
+	running_dir = jr_xasprintf("%s/.running", cfg->log_dir);
+	if (make_private_dir(s.lock_dir, err) < 0 || make_private_dir(cfg->log_dir, err) < 0 ||
+	    make_private_dir(running_dir, err) < 0) {
+		free(running_dir);
+		goto out_noinv;
+	}
+	/* Enough spares for every slot's stdout and stderr, and a few more. */
+	s.logs = jr_logpool_new(running_dir, 2 * (size_t)opts->parallel + 4);
+	free(running_dir);
+	if (jr_store_checkpoint_in_background(st, err) < 0)
 		goto out_noinv;
 	/* Every job's definition, in one transaction. */
 	if (jr_store_batch_begin(st, err) < 0)

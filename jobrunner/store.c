@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,7 @@ struct jr_store {
 	char boot_id[64];
 	char pid_ns[64]; /* "pid:[4026531836]", "" if unknown */
 	char host[256];
+	struct checkpointer *ckpt; /* jr_store_checkpoint_in_background */
 	bool batch;	 /* inside jr_store_batch_begin: writes share one transaction */
 	bool batch_open; /* ... which its first write began */
 	sqlite3_stmt *stmt[S_COUNT];
@@ -559,6 +561,122 @@ out:
 	return ret;
 }
 
+/* ---- checkpoints off the writers' path ---- */
+
+/* WAL pages after which a checkpoint is due: SQLite's own default. */
+#define CKPT_PAGES 1000
+
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	sqlite3 *db; /* the thread's own connection, used by it alone */
+	bool due, stop;
+};
+
+static void *checkpoint_main(void *arg)
+{
+	struct checkpointer *c = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->due && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->stop) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		c->due = false;
+		pthread_mutex_unlock(&c->lock);
+		/* PASSIVE never waits for readers or writers: whatever it cannot
+		 * copy now, a later one will. */
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+}
+
+/* Called by SQLite after each commit of the main connection. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
+{
+	struct checkpointer *c = arg;
+
+	(void)db;
+	(void)name;
+	if (npages >= CKPT_PAGES) {
+		pthread_mutex_lock(&c->lock);
+		c->due = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return SQLITE_OK;
+}
+
+int jr_store_checkpoint_in_background(struct jr_store *st, struct jr_err *err)
+{
+	struct checkpointer *c;
+	sigset_t all, old;
+	int rc;
+
+	if (st->ckpt)
+		return 0;
+	if (check_owner(st, err) < 0)
+		return -1;
+	c = jr_xcalloc(1, sizeof(*c));
+	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		jr_err_set(err, "%s: checkpoint connection: %s", st->path,
+			   c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		sqlite3_close(c->db);
+		free(c);
+		return -1;
+	}
+	/* The same durability as the writers': FULL or NORMAL both sync the
+	 * WAL and the database around a checkpoint. */
+	sqlite3_exec(c->db,
+		     jr_store_sync_level(st) == 2 ? "PRAGMA synchronous = FULL"
+						  : "PRAGMA synchronous = NORMAL",
+		     NULL, NULL, NULL);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	/* Signals stay with the main thread (the scheduler's handlers). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->thread, NULL, checkpoint_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		sqlite3_close(c->db);
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+		free(c);
+		return jr_err_sys(err, rc, "%s: checkpoint thread", st->path);
+	}
+	st->ckpt = c;
+	/* Replaces SQLite's automatic checkpoint, which would run inside the
+	 * commit that crosses CKPT_PAGES, syncing the disk on the way. */
+	sqlite3_wal_hook(st->db, wal_hook, c);
+	return 0;
+}
+
+static void checkpoint_stop(struct jr_store *st)
+{
+	struct checkpointer *c = st->ckpt;
+
+	if (!c)
+		return;
+	st->ckpt = NULL;
+	if (st->owner == getpid()) {
+		sqlite3_wal_hook(st->db, NULL, NULL);
+		pthread_mutex_lock(&c->lock);
+		c->stop = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+		sqlite3_close(c->db);
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+	}
+	free(c);
+}
+
 /* In a process other than the one that opened it (a forked child), the
  * connection is abandoned, not closed: closing could touch the parent's
  * WAL and locks. Only memory is freed. */
@@ -568,6 +686,7 @@ void jr_store_close(struct jr_store *st)
 
 	if (!st)
 		return;
+	checkpoint_stop(st);
 	if (st->owner == getpid()) {
 		for (i = 0; i < S_COUNT; i++)
 			sqlite3_finalize(st->stmt[i]);

@@ -88,8 +88,9 @@ CREATE TABLE runs (
 	sys_ms        INTEGER,          -- system CPU time
 	max_rss_kb    INTEGER,          -- peak resident memory, KiB
 	leftovers     INTEGER,          -- processes still alive after the main one exited (killed)
-	stdout_path   TEXT,             -- log file of stdout, NULL when not logged (a log the
-	                                -- run left empty is not kept: no file at that path)
+	stdout_path   TEXT,             -- log file of stdout, NULL when not logged; while the run
+	                                -- goes, the file in use (in log_dir/.running/); a log the
+	                                -- run left empty is not kept (no file at that path)
 	stderr_path   TEXT,             -- log file of stderr, likewise
 	stdout_tail   TEXT,             -- last 4 KiB of stdout
 	stderr_tail   TEXT,             -- last 4 KiB of stderr

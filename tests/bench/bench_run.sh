@@ -6,7 +6,8 @@
 #   2. peak RSS of run over those jobs minus that of validate (<= 8 MiB);
 #   3. a one-job run on a database of 1,000,000 runs vs an empty one (<= 1.2);
 #   4. history JOB -n 20 and show PREFIX at 1,000,000 runs vs 1,000 (<= 1.5).
-# BENCH_JOBS and BENCH_ROWS scale it down for a quick look.
+# BENCH_JOBS and BENCH_ROWS scale it down for a quick look; BENCH_PARTS picks
+# parts (default "run memory onejob history").
 set -u
 O=${O:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,8 +51,10 @@ subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNUL
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
+want() { case " ${BENCH_PARTS:-run memory onejob history} " in *" $1 "*) return 0 ;; esac; return 1; }
 ratio() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 
+if want run; then
 echo "== run: $N trivial jobs (stdout: null) vs bare vfork+exec+wait"
 # Cold: a fresh database, so every job's lock file and log directory is
 # created too. Warm: the same batch again (as from cron), where only each
@@ -71,12 +74,18 @@ for j in 1 2; do
 		"$(python3 -c "print('%.0f' % ($N/$warm))")/s (ratio $(ratio "$bare" "$warm")); target >= 0.85; $rec runs recorded"
 done
 
+fi
+
+if want memory; then
 echo "== memory: peak RSS of run vs validate over the same $N jobs"
 project "$W/m" "$N"
 v=$(maxrss_kb "$JR" -c "$W/m/jobrunner.ini" validate)
 r=$(maxrss_kb "$JR" -c "$W/m/jobrunner.ini" run -j 2)
 echo "  validate ${v} KiB, run ${r} KiB, difference $(((r - v) / 1024)) MiB (target <= 8 MiB)"
 
+fi
+
+if want onejob || want history; then
 echo "== a one-job run, on an empty database vs one with $ROWS runs"
 project "$W/e" 1
 project "$W/f" 1
@@ -104,6 +113,9 @@ te=$(REP=15 secs "$JR" -c "$W/e/jobrunner.ini" run)
 tf=$(REP=15 secs "$JR" -c "$W/f/jobrunner.ini" run)
 echo "  empty ${te}s, $ROWS runs ${tf}s: ratio $(ratio "$tf" "$te") (target <= 1.2)"
 
+fi
+
+if want history; then
 echo "== history JOB -n 20 and show PREFIX: $ROWS runs vs 1000"
 project "$W/s" 1
 "$JR" -c "$W/s/jobrunner.ini" run >/dev/null
@@ -116,3 +128,4 @@ ss=$(REP=10 secs "$JR" -c "$W/s/jobrunner.ini" show "$ps")
 sf=$(REP=10 secs "$JR" -c "$W/f/jobrunner.ini" show "$pf")
 echo "  history: 1000 ${hs}s, $ROWS ${hf}s: ratio $(ratio "$hf" "$hs") (target <= 1.5)"
 echo "  show:    1000 ${ss}s, $ROWS ${sf}s: ratio $(ratio "$sf" "$ss") (target <= 1.5)"
+fi

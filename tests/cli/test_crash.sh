@@ -7,7 +7,7 @@ setup_project
 job s.yaml <<'EOF2'
 jobs:
   - name: long
-    command: [sleep, "47"]
+    shell: 'echo started; exec sleep 47'
     on_failure:
       - [touch, hook-ran]
   - name: long2
@@ -21,6 +21,8 @@ EOF2
 "$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
 runner=$!
 wait_for "the run is recorded running" 10 qeq "select count(*) from runs where status='running'" 1
+wrote() { grep -q started "$(q "select stdout_path from runs where job='long'")" 2>/dev/null; }
+wait_for "it wrote its first line" 10 wrote
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
 pkill -f "sleep 4[7]"
@@ -30,6 +32,9 @@ contains "it says runs were lost" "$T/err" "lost"
 equals "the run is now lost" "$(q "select status from runs where job='long'")" "lost"
 contains "lost run says why" <(q "select error from runs where job='long'") "disappeared"
 equals "the invocation is closed" "$(q "select status from invocations order by id limit 1")" "lost"
+# What it wrote is not lost with it: the row names the log file in use.
+expect_exit 0 "logs of the lost run" jr logs long
+equals "prints what it wrote before jobrunner died" "$(cat "$T/out")" "started"
 
 # A live runner's rows are not touched by another command.
 "$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
