@@ -945,6 +945,41 @@ static void test_chosen_id_and_batch(void **state)
 	free(path);
 }
 
+/* A long writer's checkpoints run in a thread of their own: the WAL is
+ * copied into the database file while the store stays open and busy. */
+static void test_background_checkpoint(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *path = tpath("ckpt.db"), tail[3000];
+	struct jr_store *st;
+	struct jr_run r;
+	struct stat before, now;
+	int i, waited;
+
+	(void)state;
+	st = open_ok(path);
+	assert_int_equal(jr_store_checkpoint_in_background(st, &err), 0);
+	assert_int_equal(jr_store_checkpoint_in_background(st, &err), 0); /* once */
+	assert_int_equal(stat(path, &before), 0);
+	memset(tail, 'x', sizeof(tail) - 1);
+	tail[sizeof(tail) - 1] = '\0';
+	for (i = 0; i < 1200; i++) { /* a page or more each: past 1000 WAL pages */
+		run_init(&r, 0, "ckpt");
+		r.stdout_tail = tail;
+		insert_ok(st, &r);
+	}
+	for (waited = 0; waited < 100; waited++) {
+		assert_int_equal(stat(path, &now), 0);
+		if (now.st_size > before.st_size + 1000 * 4096)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(now.st_size > before.st_size + 1000 * 4096);
+	jr_store_close(st);
+	assert_sql(path, "SELECT count(*) FROM runs", "1200");
+	free(path);
+}
+
 static void test_schedule(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
@@ -990,6 +1025,7 @@ int main(void)
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
 	    cmocka_unit_test(test_fork_guard),	 cmocka_unit_test(test_query_plans),
 	    cmocka_unit_test(test_json),	 cmocka_unit_test(test_schedule), cmocka_unit_test(test_chosen_id_and_batch),
+	    cmocka_unit_test(test_background_checkpoint),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
