@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "spawn.h"
+
 #include "banned.h"
 
 static jr_cli_fn cmd_help;
@@ -128,6 +130,7 @@ int jr_cli_main(int argc, char **argv)
 	 * in the middle of recording a run; children get default dispositions
 	 * back from the spawn core. */
 	signal(SIGPIPE, SIG_IGN);
+	jr_spawn_signals_changed();
 	/* '+': stop at the command name, whose options are its own. */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {

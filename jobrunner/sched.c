@@ -131,6 +131,7 @@ static int signals_setup(struct saved_sigs *old, struct jr_err *err)
 	 * is reaped at once (jobs' own ends wake it through their pidfds). */
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, &old->chld);
+	jr_spawn_signals_changed();
 	return 0;
 }
 
@@ -139,6 +140,7 @@ static void signals_restore(const struct saved_sigs *old)
 	sigaction(SIGINT, &old->intr, NULL);
 	sigaction(SIGTERM, &old->term, NULL);
 	sigaction(SIGCHLD, &old->chld, NULL);
+	jr_spawn_signals_changed();
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	sig_pipe[0] = sig_pipe[1] = -1;

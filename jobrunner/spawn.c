@@ -1031,6 +1031,60 @@ static bool fork_model(const struct jr_cmd *cmd)
 	return JR_SPAWN_ASAN || cmd->daemonize;
 }
 
+/* The signals a child must reset (see jr_spawn_signals_changed). */
+static sigset_t reset_set;
+static bool reset_known;
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void signals_not_default(sigset_t *set)
+{
+	int sig;
+
+	sigemptyset(set);
+	/* glibc's internal signals (32, 33) fail here: exec resets their
+	 * handlers, and they are never ignored. */
+	for (sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL)
+			sigaddset(set, sig);
+	}
+}
+
+void jr_spawn_signals_changed(void)
+{
+	pthread_mutex_lock(&reset_lock);
+	reset_known = false;
+	pthread_mutex_unlock(&reset_lock);
+}
+
+static void signals_to_reset(sigset_t *out)
+{
+	pthread_mutex_lock(&reset_lock);
+	if (!reset_known) {
+		signals_not_default(&reset_set);
+		reset_known = true;
+	}
+	*out = reset_set;
+	pthread_mutex_unlock(&reset_lock);
+#if JR_SPAWN_ASAN
+	{
+		/* The sanitized test runs check every caller's discipline. */
+		sigset_t now;
+		int sig;
+
+		signals_not_default(&now);
+		for (sig = 1; sig < NSIG; sig++)
+			if (sigismember(&now, sig) != sigismember(out, sig)) {
+				fprintf(stderr, "spawn: signal %d changed disposition without "
+						"jr_spawn_signals_changed()\n", sig);
+				abort();
+			}
+	}
+#endif
+}
+
 static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
 {
 	struct jr_child_plan plan;
@@ -1067,6 +1121,7 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	plan.ngroups = p->ngroups;
 	plan.groups = p->groups;
 	plan.clear_caps = cmd->clear_caps;
+	signals_to_reset(&plan.reset);
 	plan.daemonize = cmd->daemonize;
 	plan.fork_model = forked;
 	shared.step = JR_STEP_NONE;

@@ -184,6 +184,13 @@ int jr_cmd_errno(const struct jr_cmd *cmd);
  * descriptor and frees it. NULL is fine. */
 void jr_cmd_free(struct jr_cmd *cmd);
 
+/* Every child starts with every signal at its default disposition. The
+ * signals that need resetting (those not at SIG_DFL here) are found once
+ * and remembered: a program that changes a disposition (sigaction,
+ * signal) calls this afterwards, before its next start. Under the address
+ * sanitizer every start checks that the remembered set is right. */
+void jr_spawn_signals_changed(void);
+
 /* For a child subreaper (prctl PR_SET_CHILD_SUBREAPER): reaps every exited
  * child that is not a running jr_cmd's main process, without ever stealing
  * one of those. Returns how many were reaped. */

@@ -162,7 +162,11 @@ fallback:
 	return jr_spawn_close_others_scan(keep, nkeep, except);
 }
 
-static void reset_signals(void)
+/* Back to SIG_DFL: a handler of the parent must not run here (we share
+ * its memory) in the moment between unblocking signals and exec, and an
+ * ignored signal would stay ignored across exec. Only the signals the
+ * parent found not at SIG_DFL: one system call each. */
+static void reset_signals(const sigset_t *set)
 {
 	struct sigaction sa;
 	int sig;
@@ -170,13 +174,9 @@ static void reset_signals(void)
 	for (size_t i = 0; i < sizeof(sa); i++)
 		((volatile char *)&sa)[i] = 0;
 	sa.sa_handler = SIG_DFL;
-	/* Errors are expected for glibc's internal signals (32, 33), whose
-	 * handlers exec resets anyway; only ignored signals survive exec. */
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		sigaction(sig, &sa, NULL);
-	}
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sigismember(set, sig) == 1)
+			sigaction(sig, &sa, NULL);
 }
 
 static int drop_caps_bounding(void)
@@ -217,7 +217,7 @@ void jr_spawn_child(const struct jr_child_plan *p)
 	int i;
 	sigset_t empty;
 
-	reset_signals();
+	reset_signals(&p->reset);
 	if (setsid() < 0)
 		fail(p, rfd, JR_STEP_SETSID, errno);
 

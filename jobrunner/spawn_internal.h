@@ -6,6 +6,7 @@
 #ifndef JR_SPAWN_INTERNAL_H
 #define JR_SPAWN_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -70,6 +71,7 @@ struct jr_child_plan {
 	int ngroups;
 	const gid_t *groups;
 	bool clear_caps;
+	sigset_t reset; /* signals to set back to SIG_DFL (not SIG_DFL here) */
 	bool daemonize;	 /* fork once more; the intermediate reports and exits */
 	bool fork_model; /* the child is a real fork (not sharing memory) */
 };

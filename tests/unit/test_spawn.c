@@ -1037,6 +1037,7 @@ static void test_10_signals_reset(void **state)
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGPIPE, &ign, &old_pipe);
+	jr_spawn_signals_changed();
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGUSR1);
@@ -1063,6 +1064,7 @@ static void test_10_signals_reset(void **state)
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGPIPE, &old_pipe, NULL);
+	jr_spawn_signals_changed();
 }
 
 static int64_t self_cpu_ms(void)
