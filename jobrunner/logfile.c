@@ -98,19 +98,12 @@ static int move_noreplace(const char *from, const char *to)
 	return 0;
 }
 
-int jr_log_finish(struct jr_logpool *lp, int fd, char **path, const char *dest,
-		  enum jr_log_reuse reuse)
+int jr_log_end(struct jr_logpool *lp, int fd, char **path, enum jr_log_reuse reuse)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || st.st_size > 0 || reuse == JR_LOG_NO_REUSE) {
 		close(fd);
-		/* Never over an existing file; if the place is taken (or the
-		 * file system refuses), the log stays where it is. */
-		if (dest && move_noreplace(*path, dest) == 0) {
-			free(*path);
-			*path = jr_xstrdup(dest);
-		}
 		return 1;
 	}
 	if (lp && lp->n < lp->max) {
@@ -123,6 +116,15 @@ int jr_log_finish(struct jr_logpool *lp, int fd, char **path, const char *dest,
 		free(*path);
 	}
 	*path = NULL;
+	return 0;
+}
+
+int jr_log_move(char **path, const char *dest)
+{
+	if (move_noreplace(*path, dest) < 0)
+		return -1;
+	free(*path);
+	*path = jr_xstrdup(dest);
 	return 0;
 }
 

@@ -44,14 +44,16 @@ enum jr_log_reuse {
 	JR_LOG_REUSE,	 /* every process that had it is gone */
 };
 
-/* Ends the log fd at *path (from jr_log_open) and closes fd. A log with
- * output, or one some process may still write to (JR_LOG_NO_REUSE, kept
- * even empty), moves to dest: returns 1 and *path becomes dest (or stays
- * where it was, if dest cannot be had: the file is never lost). An empty
- * log returns 0: its file is a spare, or unlinked when the pool is full.
- * *path is freed and set to NULL then. */
-int jr_log_finish(struct jr_logpool *lp, int fd, char **path, const char *dest,
-		  enum jr_log_reuse reuse);
+/* Ends the log fd at path (from jr_log_open) and closes fd. Returns 1 when
+ * the file is to be kept: it holds output, or some process may still write
+ * to it (JR_LOG_NO_REUSE, kept even empty); move it with jr_log_move.
+ * Returns 0 for an empty log: its file is a spare, or unlinked when the
+ * pool is full, and *path is freed and set to NULL. */
+int jr_log_end(struct jr_logpool *lp, int fd, char **path, enum jr_log_reuse reuse);
+
+/* Moves the kept log at *path to dest, never over an existing file: 0 and
+ * *path becomes dest, or -1 (errno set) and the file stays where it is. */
+int jr_log_move(char **path, const char *dest);
 
 /* The last max bytes of the file at path, NUL-terminated, with NUL bytes
  * inside shown as '?' (NULL when the file is empty or cannot be read). */

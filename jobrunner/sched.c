@@ -64,7 +64,8 @@ struct jobstate {
 	size_t *needs; /* indices of jobstates */
 	size_t nneeds;
 	size_t nunits, ndone, nok;
-	bool logdir_ok; /* its log directory was made and checked */
+	bool logdir_checked; /* its log directory, if any, was checked */
+	bool logdir_ok;	     /* its log directory was made and checked */
 	int lock_fd;   /* -1 when not held */
 	bool lock_busy; /* forbid: another invocation holds it */
 	char *lock_path;
@@ -288,14 +289,19 @@ void jr_sched_order(struct jr_job **jobs, size_t n)
 
 /* dir must be a real directory (not a symlink) owned by us and not writable
  * by others: log and lock files are created inside it by name. */
-static int ensure_private_dir(const char *dir, struct jr_err *err)
+enum dir_make { DIR_MAKE, DIR_CHECK_ONLY };
+
+static int private_dir(const char *dir, enum dir_make make, struct jr_err *err)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (make == DIR_MAKE && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return jr_err_sys(err, errno, "mkdir %s", dir);
-	if (lstat(dir, &st) < 0)
+	if (lstat(dir, &st) < 0) {
+		if (make == DIR_CHECK_ONLY && errno == ENOENT)
+			return 0; /* made when first needed */
 		return jr_err_sys(err, errno, "%s", dir);
+	}
 	if (!S_ISDIR(st.st_mode))
 		return jr_err_set(err, "%s: not a directory (a symlink?); refusing to write into it", dir);
 	if (st.st_uid != geteuid())
@@ -305,6 +311,11 @@ static int ensure_private_dir(const char *dir, struct jr_err *err)
 		return jr_err_set(err, "%s: writable by others (mode %04o); refusing to write into it",
 				  dir, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+static int ensure_private_dir(const char *dir, struct jr_err *err)
+{
+	return private_dir(dir, DIR_MAKE, err);
 }
 
 /* Creates the parents of dir as needed (0700), then checks dir itself. */
@@ -455,6 +466,8 @@ static int record_unstarted(struct sched *s, struct unit *u, enum jr_run_status 
 
 /* ---- hooks ---- */
 
+static int job_log_dir(struct sched *s, struct unit *u, struct jr_err *err);
+
 static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status status)
 {
 	struct jr_strv *lists = status == JR_RUN_SUCCEEDED ? u->job->on_success : u->job->on_failure;
@@ -469,8 +482,15 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		snprintf(code, sizeof(code), "%d", u->run.exit_code);
 	else
 		code[0] = '\0';
-	if (u->stdout_path)
-		logpath = jr_xasprintf("%.*s.hooks", (int)(strlen(u->stdout_path) - 4), u->stdout_path);
+	if (u->stdout_path) {
+		struct jr_err e = JR_ERR_INIT;
+
+		if (job_log_dir(s, u, &e) == 0)
+			logpath = jr_xasprintf("%.*s.hooks", (int)(strlen(u->stdout_path) - 4),
+					       u->stdout_path);
+		else
+			fprintf(stderr, "jobrunner: %s hooks of %s: %s\n", kind, u->job->name, e.msg);
+	}
 	for (i = 0; i < n; i++) {
 		struct jr_cmd *cmd = jr_cmd_new_argv((const char *const *)lists[i].v);
 		struct hook *h;
@@ -529,22 +549,47 @@ static void free_paths(struct unit *u)
 	u->stdout_path = u->stderr_path = u->out_live = u->err_live = NULL;
 }
 
+/* The directory of u's job's logs, made (private) on first use: only
+ * kept logs and hooks' output need it. */
+static int job_log_dir(struct sched *s, struct unit *u, struct jr_err *err)
+{
+	struct jobstate *js = &s->js[u->js];
+	char *dir;
+	int r = 0;
+
+	if (js->logdir_ok)
+		return 0;
+	/* log_dir itself is private (checked at start), so nobody else can
+	 * replace the directory afterwards. */
+	dir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
+	r = ensure_private_dir(dir, err);
+	free(dir);
+	js->logdir_ok = r == 0;
+	return r;
+}
+
 /* Ends the log at *fd (file *live, going to dest): the tail of what it
  * holds, redacted, or NULL when it is empty. *recorded gets where the log
  * is for the run's row: dest, even when an empty log is not kept. */
 static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, const char *dest,
 		     enum jr_log_reuse reuse, const char **recorded)
 {
+	struct jr_err e = JR_ERR_INIT;
 	char *t, *red = NULL;
 
 	*recorded = dest;
 	if (*fd < 0)
 		return NULL;
-	if (jr_log_finish(s->logs, *fd, live, dest, reuse) == 1) {
+	if (jr_log_end(s->logs, *fd, live, reuse) == 1) {
+		/* A log that cannot go to its place stays where it is, and the
+		 * row says so: never lost. */
+		if (job_log_dir(s, u, &e) < 0 || jr_log_move(live, dest) < 0)
+			fprintf(stderr, "jobrunner: run %s: log kept at %s: %s\n", u->run.id,
+				*live, e.msg[0] ? e.msg : strerror(errno));
 		t = jr_log_tail(*live, TAIL_BYTES);
 		red = t ? redact(u->job, t) : NULL;
 		free(t);
-		*recorded = *live; /* dest, unless it could not be had */
+		*recorded = *live;
 	}
 	*fd = -1;
 	return red;
@@ -553,10 +598,10 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 /* Gives back the unused log files of an attempt that did not start. */
 static void logs_release(struct sched *s, struct unit *u)
 {
-	if (u->out_fd >= 0)
-		jr_log_finish(s->logs, u->out_fd, &u->out_live, u->stdout_path, JR_LOG_REUSE);
-	if (u->err_fd >= 0)
-		jr_log_finish(s->logs, u->err_fd, &u->err_live, u->stderr_path, JR_LOG_REUSE);
+	if (u->out_fd >= 0 && jr_log_end(s->logs, u->out_fd, &u->out_live, JR_LOG_REUSE) == 1)
+		unlink(u->out_live);
+	if (u->err_fd >= 0 && jr_log_end(s->logs, u->err_fd, &u->err_live, JR_LOG_REUSE) == 1)
+		unlink(u->err_live);
 	u->out_fd = u->err_fd = -1;
 	free(u->out_live);
 	free(u->err_live);
@@ -689,11 +734,13 @@ static int attempt_begin(struct sched *s, struct unit *u, struct jr_err *err)
 
 	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
 		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
-		/* Once per job: log_dir is private (checked at start), so
-		 * nobody else can replace the directory afterwards. */
-		if (!s->js[u->js].logdir_ok && ensure_private_dir(jobdir, err) < 0)
-			goto fail;
-		s->js[u->js].logdir_ok = true;
+		/* Refused before the job runs if it exists and is not private;
+		 * made only when a kept log needs it (job_log_dir). */
+		if (!s->js[u->js].logdir_checked) {
+			if (private_dir(jobdir, DIR_CHECK_ONLY, err) < 0)
+				goto fail;
+			s->js[u->js].logdir_checked = true;
+		}
 	}
 	if (u->job->out.kind == JR_IO_LOG &&
 	    (u->out_fd = jr_log_open(s->logs, &u->out_live, err)) < 0)
@@ -1064,13 +1111,11 @@ static void sched_release(struct sched *s)
 			jr_cmd_free(u->cmd);
 		free(u->target_json);
 		jr_buf_release(&u->decision);
-		/* Only after a fatal error: whatever they hold goes to its place. */
+		/* Only after a fatal error: the logs stay where their row says. */
 		if (u->out_fd >= 0)
-			jr_log_finish(s->logs, u->out_fd, &u->out_live, u->stdout_path,
-				      JR_LOG_NO_REUSE);
+			jr_log_end(s->logs, u->out_fd, &u->out_live, JR_LOG_NO_REUSE);
 		if (u->err_fd >= 0)
-			jr_log_finish(s->logs, u->err_fd, &u->err_live, u->stderr_path,
-				      JR_LOG_NO_REUSE);
+			jr_log_end(s->logs, u->err_fd, &u->err_live, JR_LOG_NO_REUSE);
 		free_paths(u);
 	}
 	for (i = 0; i < s->nhooks; i++) {

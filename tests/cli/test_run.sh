@@ -197,6 +197,8 @@ for j in after-it quiet-one; do
 		check "$j's log ($c) holds nothing of it (no file: empty)" test ! -e "$f"
 	done
 done
+check "a job that never wrote anything has no log directory" test ! -e "$P/db/logs/quiet-one"
+check "nothing is left in use in .running" test -z "$(ls -A "$P/db/logs/.running")"
 
 # --- hooks ---
 job hooks.yaml <<'EOF2'

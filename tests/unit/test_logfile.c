@@ -66,6 +66,18 @@ static void put(int fd, const char *s)
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
 }
 
+/* What the scheduler does when a run ends: end the log, and move a kept
+ * one to its place (where it stays if that fails). */
+static int finish(struct jr_logpool *lp, int fd, char **live, const char *dest,
+		  enum jr_log_reuse reuse)
+{
+	int r = jr_log_end(lp, fd, live, reuse);
+
+	if (r == 1 && dest)
+		jr_log_move(live, dest);
+	return r;
+}
+
 /* A pool in a directory of its own, tmpdir/SUB. */
 static struct jr_logpool *pool(const char *sub, size_t max)
 {
@@ -114,7 +126,7 @@ static void test_kept_and_tail(void **state)
 		put(fd, "0123456789");
 	put(fd, "end");
 	assert_int_equal(write(fd, "\0z", 2), 2);
-	assert_int_equal(jr_log_finish(lp, fd, &live, dest, JR_LOG_REUSE), 1);
+	assert_int_equal(finish(lp, fd, &live, dest, JR_LOG_REUSE), 1);
 	assert_string_equal(live, dest);
 	assert_true(exists(dest));
 	tail = jr_log_tail(dest, 16);
@@ -133,7 +145,7 @@ static void test_kept_and_tail(void **state)
 	close(tfd);
 	fd = jr_log_open(lp, &live, &err);
 	put(fd, "theirs");
-	assert_int_equal(jr_log_finish(lp, fd, &live, taken, JR_LOG_REUSE), 1);
+	assert_int_equal(finish(lp, fd, &live, taken, JR_LOG_REUSE), 1);
 	assert_string_not_equal(live, taken);
 	tail = jr_log_tail(taken, 16);
 	assert_string_equal(tail, "mine");
@@ -167,7 +179,7 @@ static void test_empty_reused(void **state)
 	assert_int_equal(lseek(fd, 100, SEEK_SET), 100);
 	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
-	assert_int_equal(jr_log_finish(lp, fd, &live, dest, JR_LOG_REUSE), 0);
+	assert_int_equal(finish(lp, fd, &live, dest, JR_LOG_REUSE), 0);
 	assert_null(live);
 	assert_false(exists(dest));
 
@@ -182,7 +194,7 @@ static void test_empty_reused(void **state)
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
 	close(other);
 	put(fd, "hello\n");
-	assert_int_equal(jr_log_finish(lp, fd, &live, dest2, JR_LOG_REUSE), 1);
+	assert_int_equal(finish(lp, fd, &live, dest2, JR_LOG_REUSE), 1);
 	assert_int_equal(ino_of(dest2), ino);
 	tail = jr_log_tail(dest2, 16);
 	assert_string_equal(tail, "hello\n");
@@ -208,7 +220,7 @@ static void test_no_reuse_keeps(void **state)
 	fd = jr_log_open(lp, &live, &err);
 	ino = ino_of(live);
 	held = dup(fd); /* a daemon the job left */
-	assert_int_equal(jr_log_finish(lp, fd, &live, dest, JR_LOG_NO_REUSE), 1);
+	assert_int_equal(finish(lp, fd, &live, dest, JR_LOG_NO_REUSE), 1);
 	assert_string_equal(live, dest);
 	free(live);
 	fd = jr_log_open(lp, &live, &err);
@@ -219,7 +231,7 @@ static void test_no_reuse_keeps(void **state)
 	tail = jr_log_tail(dest, 16);
 	assert_string_equal(tail, "late\n");
 	free(tail);
-	assert_int_equal(jr_log_finish(lp, fd, &live, NULL, JR_LOG_REUSE), 0);
+	assert_int_equal(finish(lp, fd, &live, NULL, JR_LOG_REUSE), 0);
 	jr_logpool_free(lp);
 	free(dest);
 }
@@ -239,7 +251,7 @@ static void test_pool_bounds(void **state)
 	}
 	assert_int_equal(files_in("b"), 3);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(jr_log_finish(lp, fd[i], &live[i], NULL, JR_LOG_REUSE), 0);
+		assert_int_equal(finish(lp, fd[i], &live[i], NULL, JR_LOG_REUSE), 0);
 	assert_int_equal(files_in("b"), 1); /* one spare */
 	jr_logpool_free(lp);
 	assert_int_equal(files_in("b"), 0);
@@ -261,7 +273,7 @@ static void test_leftover_name(void **state)
 	fd = jr_log_open(lp, &live, &err);
 	assert_true(fd >= 0);
 	assert_string_not_equal(live, old);
-	assert_int_equal(jr_log_finish(lp, fd, &live, NULL, JR_LOG_REUSE), 0);
+	assert_int_equal(finish(lp, fd, &live, NULL, JR_LOG_REUSE), 0);
 	jr_logpool_free(lp);
 	tail = jr_log_tail(old, 64);
 	assert_string_equal(tail, "a lost run's output");
