@@ -333,13 +333,19 @@ static int make_private_dir(const char *dir, struct jr_err *err)
 	return ret < 0 ? -1 : ensure_private_dir(dir, err);
 }
 
-/* Opens (creating it once with O_EXCL) the lock file of a job. */
+/* Opens the lock file of a job: it exists after the job's first run, and
+ * is created once, with O_EXCL (another invocation may win that race). */
 static int open_lock(const char *path, struct jr_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = -1, tries;
 
-	if (fd < 0 && errno == EEXIST)
+	for (tries = 0; tries < 3 && fd < 0; tries++) {
 		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return jr_err_sys(err, errno, "lock file %s", path);
 	return fd;
