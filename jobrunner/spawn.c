@@ -1532,20 +1532,49 @@ static int scan_group(pid_t id, pid_t *out, int max)
 
 /* Whether /proc/self/task/TID/children lists a child that is not the main
  * process of a live command: 1 yes, 0 no, -1 cannot tell. */
+/* /proc/PID/task/PID/children, opened once: each read from offset 0
+ * lists the children anew (a seq_file), and the path walk through /proc
+ * costs more than the read. -2 until opened, -1 when it cannot be. */
+static int children_fd = -2;
+static pid_t children_pid;
+static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ssize_t read_children(char *buf, size_t size)
+{
+	ssize_t len = -1;
+
+	pthread_mutex_lock(&children_lock);
+	if (children_fd >= 0 && children_pid != getpid()) {
+		/* A forked child: ours lists our parent's children. */
+		close(children_fd);
+		children_fd = -2;
+	}
+	if (children_fd == -2) {
+		char path[64];
+
+		/* Children of every thread count; the threads jobrunner has
+		 * besides the main one never start processes, so the main
+		 * thread's list (whose id is the pid) is enough. */
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)getpid(),
+			 (long)getpid());
+		children_fd = open(path, O_RDONLY | O_CLOEXEC);
+		children_pid = getpid();
+		if (children_fd < 0)
+			children_fd = -1; /* kernel without CONFIG_PROC_CHILDREN */
+	}
+	if (children_fd >= 0)
+		len = pread(children_fd, buf, size, 0);
+	pthread_mutex_unlock(&children_lock);
+	return len;
+}
+
 static int untracked_children(void)
 {
-	char path[64], buf[4096], *p, *end;
+	char buf[4096], *p, *end;
 	ssize_t len;
-	int fd, found = 0;
+	int found = 0;
 
-	/* Children of every thread count; jobrunner has one thread, so that of
-	 * the process is enough (a threaded caller gets the scan). */
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1; /* kernel without CONFIG_PROC_CHILDREN */
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	len = read_children(buf, sizeof(buf) - 1);
 	if (len < 0 || len == (ssize_t)sizeof(buf) - 1)
 		return -1;
 	buf[len] = '\0';
