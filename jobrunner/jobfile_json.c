@@ -6,6 +6,7 @@
  * reformatting or adding comments leaves the hash unchanged, and changing
  * anything that affects a run changes it. */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,45 +17,59 @@
 
 #include "banned.h"
 
+/* An object being built: keys (string constants, or names the job owns,
+ * which outlive it) and values (JSON text, owned). Loading thousands of
+ * jobs builds one of these per object of each: kept cheap. */
+struct jmember {
+	const char *key;
+	char *value;
+};
+
 struct jobj {
-	struct jr_kv *kv; /* value: JSON text */
+	struct jmember *m;
 	size_t n, alloc;
 };
 
 static void put(struct jobj *o, const char *key, char *json)
 {
-	jr_xgrow((void **)&o->kv, &o->alloc, o->n + 1, sizeof(*o->kv));
-	o->kv[o->n].key = jr_xstrdup(key);
-	o->kv[o->n].value = json;
+	jr_xgrow((void **)&o->m, &o->alloc, o->n + 1, sizeof(*o->m));
+	o->m[o->n].key = key;
+	o->m[o->n].value = json;
 	o->n++;
 }
 
-static int kv_cmp(const void *a, const void *b)
+static int member_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct jr_kv *)a)->key, ((const struct jr_kv *)b)->key);
+	return strcmp(((const struct jmember *)a)->key, ((const struct jmember *)b)->key);
 }
 
 /* Sorts, emits {"k":v,...} and frees the builder. */
 static char *done(struct jobj *o)
 {
 	struct jr_buf b = JR_BUF_INIT;
-	size_t i;
+	size_t i, len = 2;
+	bool sorted = true;
 
+	for (i = 0; i < o->n; i++) {
+		len += strlen(o->m[i].key) + strlen(o->m[i].value) + 4;
+		if (i && strcmp(o->m[i - 1].key, o->m[i].key) > 0)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(o->m, o->n, sizeof(*o->m), member_cmp);
 	jr_buf_init(&b);
-	if (o->n > 1)
-		qsort(o->kv, o->n, sizeof(*o->kv), kv_cmp);
+	jr_buf_grow(&b, len);
 	jr_buf_addch(&b, '{');
 	for (i = 0; i < o->n; i++) {
 		if (i)
 			jr_buf_addch(&b, ',');
-		jr_buf_add_json_str(&b, o->kv[i].key);
+		jr_buf_add_json_str(&b, o->m[i].key);
 		jr_buf_addch(&b, ':');
-		jr_buf_adds(&b, o->kv[i].value);
-		free(o->kv[i].key);
-		free(o->kv[i].value);
+		jr_buf_adds(&b, o->m[i].value);
+		free(o->m[i].value);
 	}
 	jr_buf_addch(&b, '}');
-	free(o->kv);
+	free(o->m);
 	memset(o, 0, sizeof(*o));
 	return jr_buf_detach(&b, NULL);
 }
@@ -139,10 +154,10 @@ static char *jio(const struct jr_io *io)
 	static const char *const kinds[] = {"log", "null", "inherit", "file", "data", "stdout"};
 	struct jobj o = {0};
 
-	put(&o, "kind", jstr(kinds[io->kind]));
+	/* Members in key order, so that done() has nothing to sort. */
 	if (io->kind == JR_IO_FILE) {
-		put(&o, "file", jstr(io->path));
 		put(&o, "append", jbool(io->append));
+		put(&o, "file", jstr(io->path));
 	} else if (io->kind == JR_IO_DATA) {
 		struct jr_buf b = JR_BUF_INIT;
 
@@ -150,6 +165,7 @@ static char *jio(const struct jr_io *io)
 		jr_buf_add_json_strn(&b, io->data, io->data_len);
 		put(&o, "data", jr_buf_detach(&b, NULL));
 	}
+	put(&o, "kind", jstr(kinds[io->kind]));
 	return done(&o);
 }
 
@@ -223,8 +239,8 @@ static char *jimage(const struct jr_image *im)
 
 	if (!im)
 		return jr_xstrdup("null");
-	put(&base, "rootfs", jstr(im->base_rootfs));
 	put(&base, "dir", jstr(im->base_dir));
+	put(&base, "rootfs", jstr(im->base_rootfs));
 	put(&o, "base", done(&base));
 	put(&o, "provides", jkv(im->provides, im->nprovides, NULL));
 	put(&o, "setup", jargvs(im->setup, im->nsetup));
@@ -234,9 +250,9 @@ static char *jimage(const struct jr_image *im)
 		struct jobj m = {0};
 		char *s;
 
+		put(&m, "mode", jstr(im->mounts[i].readonly ? "ro" : "rw"));
 		put(&m, "source", jstr(im->mounts[i].source));
 		put(&m, "target", jstr(im->mounts[i].target));
-		put(&m, "mode", jstr(im->mounts[i].readonly ? "ro" : "rw"));
 		s = done(&m);
 		jr_buf_addf(&b, "%s%s", i ? "," : "", s);
 		free(s);
@@ -250,13 +266,23 @@ static char *jslurm(const struct jr_slurm_opts *s)
 {
 	struct jobj o = {0};
 
-	put(&o, "partition", jstr(s->partition));
-	put(&o, "mem", jstr(s->mem));
-	put(&o, "constraint", jstr(s->constraint));
 	put(&o, "account", jstr(s->account));
+	put(&o, "constraint", jstr(s->constraint));
 	put(&o, "cpus", s->cpus ? jint(s->cpus) : jr_xstrdup("null"));
+	put(&o, "mem", jstr(s->mem));
+	put(&o, "partition", jstr(s->partition));
 	put(&o, "time_ms", s->time_ms ? jint(s->time_ms) : jr_xstrdup("null"));
 	return done(&o);
+}
+
+/* SHA-256, fetched once: OpenSSL 3 would otherwise look the algorithm up
+ * in its providers for every job hashed. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 void jr_job_finish(struct jr_job *job)
@@ -266,51 +292,56 @@ void jr_job_finish(struct jr_job *job)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 
-	put(&o, "name", jstr(job->name));
-	put(&o, "description", jstr(job->description));
-	put(&o, "command", job->command.n ? jstrv(&job->command) : jr_xstrdup("null"));
-	put(&o, "shell", jstr(job->shell));
-	put(&o, "cwd", jstr(job->cwd));
-	put(&o, "umask", jr_xasprintf("\"%04o\"", (unsigned)job->umask));
-	put(&o, "user", jstr(job->user));
-	put(&o, "group", jstr(job->group));
+	/* Members in key order, so that done() has nothing to sort. */
 	put(&env, "inherit", job->env_inherit_all ? jstr("all") : jstrv(&job->env_inherit));
-	put(&env, "set", jkv(job->env_set, job->nenv_set, job));
 	put(&env, "secret", jstrv(&job->env_secret));
-	put(&o, "env", done(&env));
-	put(&o, "stdin", jio(&job->in));
-	put(&o, "stdout", jio(&job->out));
-	put(&o, "stderr", jio(&job->err));
-	put(&o, "fds", jfds(job));
-	put(&o, "timeout_ms", job->timeout_ms ? jint(job->timeout_ms) : jr_xstrdup("null"));
-	put(&o, "kill_grace_ms", jint(job->kill_grace_ms));
+	put(&env, "set", jkv(job->env_set, job->nenv_set, job));
+	put(&retry, "backoff", jr_xasprintf("%.17g", job->retry.backoff));
 	put(&retry, "count", jint(job->retry.count));
 	put(&retry, "delay_ms", jint(job->retry.delay_ms));
-	put(&retry, "backoff", jr_xasprintf("%.17g", job->retry.backoff));
-	put(&o, "retries", done(&retry));
-	put(&o, "limits", jlimits(job));
-	put(&o, "concurrency", jstr(conc[job->concurrency]));
-	put(&o, "needs", jstrv(&job->needs));
-	put(&o, "schedule", jstr(job->schedule));
-	put(&o, "tags", jstrv(&job->tags));
 	put(&o, "backends", jstrv(&job->backends));
-	put(&o, "targets", jtargets(job));
+	put(&o, "command", job->command.n ? jstrv(&job->command) : jr_xstrdup("null"));
+	put(&o, "concurrency", jstr(conc[job->concurrency]));
+	put(&o, "cwd", jstr(job->cwd));
+	put(&o, "description", jstr(job->description));
+	put(&o, "env", done(&env));
+	put(&o, "fds", jfds(job));
+	put(&o, "group", jstr(job->group));
 	put(&o, "image", jimage(job->image));
-	put(&o, "slurm", jslurm(&job->slurm));
+	put(&o, "kill_grace_ms", jint(job->kill_grace_ms));
+	put(&o, "limits", jlimits(job));
+	put(&o, "name", jstr(job->name));
+	put(&o, "needs", jstrv(&job->needs));
 	put(&o, "on_failure", jargvs(job->on_failure, job->non_failure));
 	put(&o, "on_success", jargvs(job->on_success, job->non_success));
+	put(&o, "retries", done(&retry));
+	put(&o, "schedule", jstr(job->schedule));
+	put(&o, "shell", jstr(job->shell));
+	put(&o, "slurm", jslurm(&job->slurm));
+	put(&o, "stderr", jio(&job->err));
+	put(&o, "stdin", jio(&job->in));
+	put(&o, "stdout", jio(&job->out));
+	put(&o, "tags", jstrv(&job->tags));
+	put(&o, "targets", jtargets(job));
+	put(&o, "timeout_ms", job->timeout_ms ? jint(job->timeout_ms) : jr_xstrdup("null"));
+	put(&o, "umask", jr_xasprintf("\"%04o\"", (unsigned)job->umask));
+	put(&o, "user", jstr(job->user));
 	free(job->canonical_json);
 	job->canonical_json = done(&o);
 
-	if (!EVP_Digest(job->canonical_json, strlen(job->canonical_json), md, &mdlen, EVP_sha256(),
-			NULL) ||
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!EVP_Digest(job->canonical_json, strlen(job->canonical_json), md, &mdlen,
+			sha256_md ? sha256_md : EVP_sha256(), NULL) ||
 	    mdlen != 32) {
 		/* Only on a broken libcrypto; an all-zero hash would alias. */
 		fprintf(stderr, "jobrunner: SHA-256 failed\n");
 		abort();
 	}
-	for (i = 0; i < mdlen; i++)
-		snprintf(job->hash + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < mdlen; i++) {
+		job->hash[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		job->hash[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	job->hash[2 * mdlen] = '\0';
 }
 
 static int len_desc(const void *a, const void *b)
