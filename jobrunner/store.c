@@ -570,85 +570,93 @@ struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	sqlite3 *db; /* the thread's own connection, used by it alone */
+	char *path;	   /* the database */
+	bool full_sync;	   /* synchronous = FULL (else NORMAL), as the writers */
+	bool started;	   /* the thread runs (from the first checkpoint due) */
+	bool inline_only;  /* no thread could be had: checkpoint in the hook */
 	bool due, stop;
 };
 
 static void *checkpoint_main(void *arg)
 {
 	struct checkpointer *c = arg;
+	sqlite3 *db = NULL; /* the thread's own connection, used by it alone */
 
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		db = NULL;
+	} else {
+		/* FULL or NORMAL both sync the WAL and the database around a
+		 * checkpoint; the writers' setting says which. */
+		sqlite3_exec(db, c->full_sync ? "PRAGMA synchronous = FULL"
+					      : "PRAGMA synchronous = NORMAL",
+			     NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!db)
+		c->inline_only = true; /* the hook takes over */
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
 		while (!c->due && !c->stop)
 			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->stop) {
-			pthread_mutex_unlock(&c->lock);
-			return NULL;
-		}
+		if (c->stop || !db)
+			break;
 		c->due = false;
 		pthread_mutex_unlock(&c->lock);
 		/* PASSIVE never waits for readers or writers: whatever it cannot
 		 * copy now, a later one will. */
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->lock);
 	}
+	pthread_mutex_unlock(&c->lock);
+	sqlite3_close(db);
+	return NULL;
 }
 
-/* Called by SQLite after each commit of the main connection. */
+/* Called by SQLite after each commit of the writers' connection, in place
+ * of its automatic checkpoint. The thread starts with the first
+ * checkpoint due, so that short commands never pay for it. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
 {
 	struct checkpointer *c = arg;
+	bool here;
 
-	(void)db;
 	(void)name;
-	if (npages >= CKPT_PAGES) {
-		pthread_mutex_lock(&c->lock);
-		c->due = true;
-		pthread_cond_signal(&c->cond);
-		pthread_mutex_unlock(&c->lock);
+	if (npages < CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->lock);
+	if (!c->started && !c->inline_only) {
+		sigset_t all, old;
+
+		/* Signals stay with the main thread (the scheduler's). */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		c->started = pthread_create(&c->thread, NULL, checkpoint_main, c) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		c->inline_only = !c->started;
 	}
+	c->due = true;
+	pthread_cond_signal(&c->cond);
+	here = c->inline_only;
+	pthread_mutex_unlock(&c->lock);
+	if (here)
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
 
 int jr_store_checkpoint_in_background(struct jr_store *st, struct jr_err *err)
 {
 	struct checkpointer *c;
-	sigset_t all, old;
-	int rc;
 
 	if (st->ckpt)
 		return 0;
 	if (check_owner(st, err) < 0)
 		return -1;
 	c = jr_xcalloc(1, sizeof(*c));
-	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		jr_err_set(err, "%s: checkpoint connection: %s", st->path,
-			   c->db ? sqlite3_errmsg(c->db) : "cannot open");
-		sqlite3_close(c->db);
-		free(c);
-		return -1;
-	}
-	/* The same durability as the writers': FULL or NORMAL both sync the
-	 * WAL and the database around a checkpoint. */
-	sqlite3_exec(c->db,
-		     jr_store_sync_level(st) == 2 ? "PRAGMA synchronous = FULL"
-						  : "PRAGMA synchronous = NORMAL",
-		     NULL, NULL, NULL);
+	c->path = jr_xstrdup(st->path);
+	c->full_sync = jr_store_sync_level(st) == 2;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	/* Signals stay with the main thread (the scheduler's handlers). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, checkpoint_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		sqlite3_close(c->db);
-		pthread_mutex_destroy(&c->lock);
-		pthread_cond_destroy(&c->cond);
-		free(c);
-		return jr_err_sys(err, rc, "%s: checkpoint thread", st->path);
-	}
 	st->ckpt = c;
 	/* Replaces SQLite's automatic checkpoint, which would run inside the
 	 * commit that crosses CKPT_PAGES, syncing the disk on the way. */
@@ -669,11 +677,12 @@ static void checkpoint_stop(struct jr_store *st)
 		c->stop = true;
 		pthread_cond_signal(&c->cond);
 		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->thread, NULL);
-		sqlite3_close(c->db);
+		if (c->started)
+			pthread_join(c->thread, NULL);
 		pthread_mutex_destroy(&c->lock);
 		pthread_cond_destroy(&c->cond);
 	}
+	free(c->path);
 	free(c);
 }
 

@@ -105,9 +105,10 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
  * starts. A failed write inside a batch leaves the others in place; abort
  * rolls the whole batch back (after a failure, before reporting it). */
 /* Moves checkpoints (copying the WAL into the database, syncing both) out
- * of the commits of this connection, to a thread with its own connection:
- * a long writer (the scheduler) then never stalls on the disk between one
- * job's end and the next one's start. Undone by jr_store_close. */
+ * of the commits of this connection, to a thread with its own connection,
+ * started when the first one is due: a long writer (the scheduler) then
+ * never stalls on the disk between one job's end and the next one's start.
+ * Undone by jr_store_close. */
 int jr_store_checkpoint_in_background(struct jr_store *st, struct jr_err *err);
 /* The connection's PRAGMA synchronous: 1 NORMAL, 2 FULL (-1 on error); for
  * tests that the configured durability is the one in force. */

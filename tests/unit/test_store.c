@@ -2,6 +2,7 @@
  * open and migration, recording runs, history and prefix lookup, reconcile
  * of vanished invocations, concurrent writers in two processes, query
  * plans, JSON. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -945,6 +946,19 @@ static void test_chosen_id_and_batch(void **state)
 	free(path);
 }
 
+static int threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /* A long writer's checkpoints run in a thread of their own: the WAL is
  * copied into the database file while the store stays open and busy. */
 static void test_background_checkpoint(void **state)
@@ -960,6 +974,7 @@ static void test_background_checkpoint(void **state)
 	st = open_ok(path);
 	assert_int_equal(jr_store_checkpoint_in_background(st, &err), 0);
 	assert_int_equal(jr_store_checkpoint_in_background(st, &err), 0); /* once */
+	assert_int_equal(threads(), 1); /* none until a checkpoint is due */
 	assert_int_equal(stat(path, &before), 0);
 	memset(tail, 'x', sizeof(tail) - 1);
 	tail[sizeof(tail) - 1] = '\0';
@@ -975,7 +990,9 @@ static void test_background_checkpoint(void **state)
 		usleep(100 * 1000);
 	}
 	assert_true(now.st_size > before.st_size + 1000 * 4096);
+	assert_int_equal(threads(), 2); /* the checkpointer, not the commits */
 	jr_store_close(st);
+	assert_int_equal(threads(), 1);
 	assert_sql(path, "SELECT count(*) FROM runs", "1200");
 	free(path);
 }
