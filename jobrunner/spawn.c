@@ -3,7 +3,9 @@
  * Every child is created the same way, with every signal blocked in the
  * parent and everything allocated beforehand, and runs spawn_child.c until
  * exec, reporting a failed step as {step, errno}: in memory it shares with
- * the suspended parent (clone), or on a CLOEXEC pipe (fork):
+ * the suspended parent (clone), or on a CLOEXEC pipe (fork; and the first
+ * clone child of a process reports on both, which shows whether its memory
+ * is really shared: under valgrind it is not, and the pipe stays):
  *  - clone(CLONE_VM | CLONE_VFORK) on a separate stack: what glibc's
  *    posix_spawn does (no page-table copy, so it stays fast when the parent
  *    is large), but it can also chdir, set umask, rlimits, user and group,
@@ -1026,6 +1028,14 @@ static int read_reports(struct jr_cmd *cmd, struct prep *p, pid_t *daemon_pid)
  * EINVAL, after which pidfd_open (or polling) takes over. */
 static int clone_pidfd_ok = 1;
 
+/* Whether a clone child really shares our memory, so that its report needs
+ * no pipe: -1 not known yet (the first start has a pipe too, and says), 1
+ * yes, 0 no (valgrind runs a CLONE_VM | CLONE_VFORK child as a fork). */
+static int clone_shares = -1;
+static pthread_mutex_t clone_shares_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool report_pipe_needed(const struct jr_cmd *cmd);
+
 static bool fork_model(const struct jr_cmd *cmd)
 {
 	return JR_SPAWN_ASAN || cmd->daemonize;
@@ -1127,6 +1137,7 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	shared.step = JR_STEP_NONE;
 	shared.err = 0;
 	shared.pid = 0;
+	shared.reached = 0;
 
 	if (forked) {
 		cmd->pid = fork();
@@ -1152,7 +1163,12 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 		cmd_fail(cmd, errno, "%s", forked ? "fork" : "clone");
 	if (cmd->pid > 0 && pidfd >= 0)
 		cmd->pidfd = pidfd;
-	if (!forked) {
+	if (!forked && rc == 0 && p->report[1] >= 0) {
+		pthread_mutex_lock(&clone_shares_lock);
+		clone_shares = shared.reached != 0;
+		pthread_mutex_unlock(&clone_shares_lock);
+	}
+	if (!forked && p->report[1] < 0) {
 		/* The child has exec'd or exited: what it left is final. */
 		if (rc == 0 && shared.step != JR_STEP_NONE) {
 			step_fail(cmd, p, shared.step, shared.err);
@@ -1165,6 +1181,20 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	if (rc)
 		return -1;
 	return read_reports(cmd, p, daemon_pid);
+}
+
+/* A forked child reports on a pipe; a clone child in the memory it shares
+ * with us, once a first start has shown that it does. */
+static bool report_pipe_needed(const struct jr_cmd *cmd)
+{
+	int shares;
+
+	if (fork_model(cmd))
+		return true;
+	pthread_mutex_lock(&clone_shares_lock);
+	shares = clone_shares;
+	pthread_mutex_unlock(&clone_shares_lock);
+	return shares != 1;
 }
 
 static int write_pidfile(struct jr_cmd *cmd, pid_t pid)
@@ -1282,8 +1312,7 @@ int jr_cmd_start(struct jr_cmd *cmd)
 	envp = cmd->env;
 	if (resolve_path(cmd, &p) < 0 || resolve_user(cmd, &p) < 0)
 		goto out;
-	/* Only a forked child needs a pipe to report a failed step. */
-	if (fork_model(cmd) && pipe2(p.report, O_CLOEXEC) < 0) {
+	if (report_pipe_needed(cmd) && pipe2(p.report, O_CLOEXEC) < 0) {
 		cmd_fail(cmd, errno, "pipe");
 		goto out;
 	}

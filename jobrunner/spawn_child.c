@@ -21,9 +21,9 @@
 
 #include "banned.h"
 
-/* Tells the parent about a step: on the report pipe in the fork model, else
- * in the plan itself, which a CLONE_VM child shares with its parent (the
- * parent reads it only once we have exec'd or exited). */
+/* Tells the parent about a step: in the plan itself, which a CLONE_VM child
+ * shares with its parent (read only once we have exec'd or exited), and on
+ * the report pipe when there is one (always in the fork model). */
 static void report(const struct jr_child_plan *p, int fd, enum jr_child_step step, int err,
 		   pid_t pid)
 {
@@ -33,10 +33,11 @@ static void report(const struct jr_child_plan *p, int fd, enum jr_child_step ste
 	r.step = step;
 	r.err = err;
 	r.pid = pid;
-	if (fd < 0) {
+	r.reached = 1;
+	if (!p->fork_model)
 		*p->shared = r;
+	if (fd < 0)
 		return;
-	}
 	do {
 		n = write(fd, &r, sizeof(r));
 	} while (n < 0 && errno == EINTR);
@@ -217,6 +218,8 @@ void jr_spawn_child(const struct jr_child_plan *p)
 	int i;
 	sigset_t empty;
 
+	if (!p->fork_model)
+		p->shared->reached = 1;
 	reset_signals(&p->reset);
 	if (setsid() < 0)
 		fail(p, rfd, JR_STEP_SETSID, errno);

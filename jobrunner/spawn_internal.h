@@ -37,6 +37,7 @@ struct jr_child_report {
 	int32_t step; /* enum jr_child_step */
 	int32_t err;  /* errno of the failure */
 	int32_t pid;  /* JR_STEP_DAEMON_PID: the daemon's pid */
+	int32_t reached; /* in *shared: set first thing by a CLONE_VM child */
 };
 
 struct jr_child_rlimit {
@@ -49,9 +50,8 @@ struct jr_child_plan {
 	const char *path;  /* resolved program path */
 	char *const *argv; /* NULL-terminated */
 	char *const *envp; /* NULL-terminated */
-	int report_fd;	   /* fork model: write end of the CLOEXEC report pipe;
-			      -1: report in *shared (CLONE_VM) */
-	volatile struct jr_child_report *shared;
+	int report_fd;	   /* write end of the CLOEXEC report pipe, or -1 */
+	volatile struct jr_child_report *shared; /* clone: the report, also */
 	int nmap;	   /* descriptors to install: src[i] -> dst[i] */
 	const int *map_src;
 	const int *map_dst;
