@@ -17,35 +17,15 @@
 #include <cmocka.h>
 
 #include "logfile.h"
+#include "testdir.h"
 #include "util.h"
-
-static char tmpdir[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jr-test-logfile-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return testdir_make("logfile");
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tpath(const char *name)
-{
-	return jr_xasprintf("%s/%s", tmpdir, name);
-}
 
 static ino_t ino_of(const char *path)
 {
@@ -78,10 +58,10 @@ static int finish(struct jr_logpool *lp, int fd, char **live, const char *dest,
 	return r;
 }
 
-/* A pool in a directory of its own, tmpdir/SUB. */
+/* A pool in a directory of its own, testdir/SUB. */
 static struct jr_logpool *pool(const char *sub, size_t max)
 {
-	char *dir = tpath(sub);
+	char *dir = testdir_path(sub);
 	struct jr_logpool *lp;
 
 	mkdir(dir, 0700);
@@ -92,7 +72,7 @@ static struct jr_logpool *pool(const char *sub, size_t max)
 
 static size_t files_in(const char *sub)
 {
-	char *cmd = jr_xasprintf("find %s/%s -type f | wc -l", tmpdir, sub);
+	char *cmd = jr_xasprintf("find %s/%s -type f | wc -l", testdir, sub);
 	FILE *f = popen(cmd, "r");
 	size_t n = 0;
 
@@ -110,7 +90,7 @@ static void test_kept_and_tail(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_logpool *lp = pool("k", 4);
-	char *live = NULL, *dest = tpath("k.err"), *taken = tpath("k.taken"), *tail;
+	char *live = NULL, *dest = testdir_path("k.err"), *taken = testdir_path("k.taken"), *tail;
 	struct stat st;
 	int fd, i, tfd;
 
@@ -166,7 +146,7 @@ static void test_empty_reused(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_logpool *lp = pool("r", 4);
-	char *live = NULL, *first, *dest = tpath("r1.err"), *dest2 = tpath("r2.err"), *tail;
+	char *live = NULL, *first, *dest = testdir_path("r1.err"), *dest2 = testdir_path("r2.err"), *tail;
 	ino_t ino;
 	int fd, other;
 
@@ -212,7 +192,7 @@ static void test_no_reuse_keeps(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_logpool *lp = pool("n", 4);
-	char *live = NULL, *dest = tpath("n1.err"), *tail;
+	char *live = NULL, *dest = testdir_path("n1.err"), *tail;
 	ino_t ino;
 	int fd, held;
 
@@ -262,7 +242,7 @@ static void test_leftover_name(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_logpool *lp = pool("l", 1);
-	char *old = jr_xasprintf("%s/l/%ld-0", tmpdir, (long)getpid()), *live = NULL, *tail;
+	char *old = jr_xasprintf("%s/l/%ld-0", testdir, (long)getpid()), *live = NULL, *tail;
 	int fd;
 
 	(void)state;
@@ -290,5 +270,5 @@ int main(void)
 		cmocka_unit_test(test_leftover_name),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, testdir_teardown);
 }

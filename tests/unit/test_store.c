@@ -22,37 +22,17 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "testdir.h"
 #include "util.h"
 
 #include "banned.h"
 
-static char tmpdir[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/jr-test-store-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return testdir_make("store");
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tpath(const char *name)
-{
-	return jr_xasprintf("%s/%s", tmpdir, name);
-}
 
 static struct jr_store *open_ok(const char *path)
 {
@@ -136,7 +116,7 @@ static void test_open_migrate(void **state)
 	struct jr_store *st;
 	struct jr_run r;
 	struct stat sb;
-	char *path = tpath("a/b/jr.db"), *dir = tpath("a"), *dir2 = tpath("a/b");
+	char *path = testdir_path("a/b/jr.db"), *dir = testdir_path("a"), *dir2 = testdir_path("a/b");
 	char want[16];
 
 	(void)state;
@@ -169,7 +149,7 @@ static void test_open_migrate(void **state)
 	run_init(&r, 0, "w");
 	insert_ok(st, &r);
 	{
-		char *wal = tpath("a/b/jr.db-wal"), *shm = tpath("a/b/jr.db-shm");
+		char *wal = testdir_path("a/b/jr.db-wal"), *shm = testdir_path("a/b/jr.db-shm");
 
 		assert_int_equal(stat(wal, &sb), 0);
 		assert_int_equal(sb.st_mode & 0077, 0);
@@ -223,7 +203,7 @@ static void test_run_ids(void **state)
 static void test_record_and_history(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("h.db"), *canon = NULL, *src = NULL;
+	char *path = testdir_path("h.db"), *canon = NULL, *src = NULL;
 	char *argv[] = {"jobrunner", "run", "-j", "2", "quote\"d"};
 	struct jr_run_row *rows = NULL;
 	struct jr_run r[6];
@@ -342,7 +322,7 @@ static void test_lookup(void **state)
 {
 	char cands[JR_RUN_LOOKUP_MAX_CANDS][JR_RUN_ID_LEN + 1];
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("l.db"), upper[JR_RUN_ID_LEN + 1], prefix[JR_RUN_ID_LEN + 1];
+	char *path = testdir_path("l.db"), upper[JR_RUN_ID_LEN + 1], prefix[JR_RUN_ID_LEN + 1];
 	struct jr_run_row row;
 	struct jr_run r[3];
 	struct jr_store *st;
@@ -450,7 +430,7 @@ static long long own_start(void)
 static void test_reconcile(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("r.db"), sql[1024], host[256] = "", want[128], boot[64] = "";
+	char *path = testdir_path("r.db"), sql[1024], host[256] = "", want[128], boot[64] = "";
 	char *argv[] = {"jobrunner", "run"};
 	struct jr_run r;
 	struct jr_store *st;
@@ -584,7 +564,7 @@ fail:
 static void test_two_writers(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("c.db");
+	char *path = testdir_path("c.db");
 	struct jr_store *st;
 	struct jr_run r;
 	pid_t pid;
@@ -620,7 +600,7 @@ static void test_two_writers(void **state)
  * once, nobody gets SQLITE_BUSY, every insert lands. */
 static void test_concurrent_open(void **state)
 {
-	char *path = tpath("new/co.db");
+	char *path = testdir_path("new/co.db");
 	pid_t pids[5];
 	int i, status;
 
@@ -669,7 +649,7 @@ static void test_concurrent_open(void **state)
 static void test_fork_guard(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("f.db");
+	char *path = testdir_path("f.db");
 	struct jr_store *st;
 	struct jr_run r;
 	pid_t pid;
@@ -740,7 +720,7 @@ static void assert_plan(struct jr_store *st, const char *query, const char *want
 
 static void test_query_plans(void **state)
 {
-	char *path = tpath("p.db");
+	char *path = testdir_path("p.db");
 	struct jr_store *st;
 	int pass;
 
@@ -776,7 +756,7 @@ static void test_query_plans(void **state)
  * result d; returns python's exit status. */
 static int python_check(const char *s, const char *check)
 {
-	char *file = tpath("out.json");
+	char *file = testdir_path("out.json");
 	char *prog = jr_xasprintf("import json, sys\nd = json.load(open(sys.argv[1]))\n"
 				  "sys.exit(0 if (%s) else 1)\n",
 				  check);
@@ -802,7 +782,7 @@ static void test_json(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_buf b = JR_BUF_INIT;
-	char *path = tpath("j.db"), *argv[] = {"jobrunner", "run", "t\xffx"};
+	char *path = testdir_path("j.db"), *argv[] = {"jobrunner", "run", "t\xffx"};
 	struct jr_run_signal_row *sigs = NULL;
 	size_t nsigs, nc;
 	struct jr_run_row row;
@@ -893,7 +873,7 @@ static bool writable_elsewhere(const char *path)
 static void test_chosen_id_and_batch(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("q.db");
+	char *path = testdir_path("q.db");
 	struct jr_store *st;
 	struct jr_run r, dup;
 	int64_t inv;
@@ -964,7 +944,7 @@ static int threads(void)
 static void test_background_checkpoint(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("ckpt.db"), tail[3000];
+	char *path = testdir_path("ckpt.db"), tail[3000];
 	struct jr_store *st;
 	struct jr_run r;
 	struct stat before, now;
@@ -1000,7 +980,7 @@ static void test_background_checkpoint(void **state)
 static void test_schedule(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = tpath("s.db");
+	char *path = testdir_path("s.db");
 	struct jr_store *st;
 	int64_t t = -1;
 
@@ -1045,5 +1025,5 @@ int main(void)
 	    cmocka_unit_test(test_background_checkpoint),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, testdir_teardown);
 }
