@@ -56,12 +56,14 @@ ratio() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys
 
 if want run; then
 echo "== run: $N trivial jobs (stdout: null) vs bare vfork+exec+wait"
-# Cold: a fresh database, so every job's lock file and log directory is
-# created too. Warm: the same batch again (as from cron), where only each
-# run's rows and its stderr log file are new. Each measurement gets a new
-# directory: on ext4, creating files where many were just deleted costs
-# several times more (the allocator skips recently freed inodes), which
-# would measure the file system, not jobrunner.
+# Cold: a fresh database, so every job's lock file is created too (one new
+# file per job, once in the life of the database). Warm: the same batch
+# again (as from cron): each run's two rows are new; its empty stderr log
+# reuses a file (logfile.h), so no file is created per run. Cold figures
+# depend on the file system more than on jobrunner: on ext4 without a
+# journal, creating files where many were deleted in the last half minute
+# (an earlier benchmark's cleanup, say) costs several times more, as the
+# allocator skips recently freed inodes.
 for j in 1 2; do
 	project "$W/a$j" "$N"
 	"$JR" -c "$W/a$j/jobrunner.ini" validate >/dev/null || exit 1
