@@ -1559,8 +1559,6 @@ static int scan_group(pid_t id, pid_t *out, int max)
 	return n;
 }
 
-/* Whether /proc/self/task/TID/children lists a child that is not the main
- * process of a live command: 1 yes, 0 no, -1 cannot tell. */
 /* /proc/PID/task/PID/children, opened once: each read from offset 0
  * lists the children anew (a seq_file), and the path walk through /proc
  * costs more than the read. -2 until opened, -1 when it cannot be. */
@@ -1597,6 +1595,8 @@ static ssize_t read_children(char *buf, size_t size)
 	return len;
 }
 
+/* Whether our children list holds a child that is not the main process of
+ * a live command: 1 yes, 0 no, -1 cannot tell. */
 static int untracked_children(void)
 {
 	char buf[4096], *p, *end;
