@@ -615,6 +615,7 @@ struct prep {
 	int nclose;
 	int *src, *dst, *tmp;
 	int nmap;
+	bool direct; /* see jr_child_plan.map_direct */
 	int *keep;
 	int nkeep;
 	gid_t *groups;
@@ -913,6 +914,14 @@ static int build_map(struct jr_cmd *cmd, struct prep *p)
 		if (p->dst[i] > high)
 			high = p->dst[i];
 	}
+	/* Sources that are not targets (the usual case: the parent's
+	 * descriptors are all above 2) go straight to their targets; dup2 of
+	 * a descriptor onto itself would keep its close-on-exec flag. */
+	p->direct = true;
+	for (int i = 0; i < n && p->direct; i++)
+		for (int k = 0; k < n; k++)
+			if (p->src[i] == p->dst[k] || p->report[1] == p->dst[k])
+				p->direct = false;
 	if (p->report[0] > high)
 		high = p->report[0];
 	if (p->report[1] > high)
@@ -1116,6 +1125,7 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	plan.map_src = p->src;
 	plan.map_dst = p->dst;
 	plan.map_tmp = p->tmp;
+	plan.map_direct = p->direct;
 	plan.merge_stderr = cmd->merge_stderr;
 	plan.keep = p->keep;
 	plan.nkeep = p->nkeep;

@@ -234,13 +234,13 @@ void jr_spawn_child(const struct jr_child_plan *p)
 			fail(p, rfd, JR_STEP_DUP, errno);
 		rfd = nfd;
 	}
-	for (i = 0; i < p->nmap; i++) {
+	for (i = 0; i < p->nmap && !p->map_direct; i++) {
 		p->map_tmp[i] = fcntl(p->map_src[i], F_DUPFD_CLOEXEC, p->high);
 		if (p->map_tmp[i] < 0)
 			fail(p, rfd, JR_STEP_DUP, errno);
 	}
 	for (i = 0; i < p->nmap; i++) {
-		if (dup2(p->map_tmp[i], p->map_dst[i]) < 0)
+		if (dup2(p->map_direct ? p->map_src[i] : p->map_tmp[i], p->map_dst[i]) < 0)
 			fail(p, rfd, JR_STEP_DUP, errno);
 	}
 	if (p->merge_stderr && dup2(1, 2) < 0)

@@ -56,6 +56,8 @@ struct jr_child_plan {
 	const int *map_src;
 	const int *map_dst;
 	int *map_tmp;	   /* scratch, nmap entries (written by the child) */
+	bool map_direct;   /* no source is a target (nor the report pipe): each
+			      can be dup2'd in place, without a scratch copy */
 	bool merge_stderr; /* after the map: dup2(1, 2) */
 	const int *keep;   /* sorted child descriptors >= 3 to keep open */
 	int nkeep;

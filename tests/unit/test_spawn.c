@@ -421,6 +421,22 @@ static void test_3_descriptors(void **state)
 	free(out);
 	jr_cmd_free(cmd);
 
+	/* No crossing (each source goes straight to its target): fa to its
+	 * own number (its close-on-exec flag must not survive), fb elsewhere. */
+	cmd = probe_cmd("dump");
+	jr_cmd_preserve_fd(cmd, fa, fa);
+	jr_cmd_preserve_fd(cmd, fb, 20);
+	out = run_output(cmd, NULL);
+	fds = lines_with(out, "fd ");
+	snprintf(line, sizeof(line), "fd %d %s", fa, pa);
+	assert_true(has_line(fds, line));
+	snprintf(line, sizeof(line), "fd 20 %s", pb);
+	assert_true(has_line(fds, line));
+	assert_true(has_line(fds, "fd 0 /dev/null"));
+	free(fds);
+	free(out);
+	jr_cmd_free(cmd);
+
 	/* preserve to a child number < 3 is a deferred error. */
 	cmd = probe_cmd("dump");
 	jr_cmd_preserve_fd(cmd, fa, 1);
