@@ -362,6 +362,97 @@ static int copy_from(int fd, off_t *off)
 	return n < 0 ? -1 : 0;
 }
 
+/* exit status after a failed open or copy of path (a closed pipe is fine) */
+static int copy_failed(const char *path)
+{
+	if (errno == EPIPE)
+		return JR_EXIT_OK;
+	jr_cli_error("%s: %s", path, strerror(errno));
+	return JR_EXIT_USAGE;
+}
+
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return path && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* The log of a run still going, at live (a file in use, logfile.h). Once
+ * the run ends, an empty log's file may serve a later run: so nothing read
+ * is printed before the run is seen still going after the read; once it
+ * has ended, only if the file is its kept log. With follow, until it ends. */
+static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, bool use_err,
+		     bool follow)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char buf[65536];
+	off_t off = 0;
+	int fd, rc = JR_EXIT_OK, waits = 0;
+
+	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno != ENOENT)
+		return copy_failed(live);
+	for (;;) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		struct jr_run_row now;
+		ssize_t n = 0;
+		size_t nc = 0;
+		bool active;
+
+		if (fd < 0)
+			fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && (n = pread(fd, buf, sizeof(buf), off)) < 0) {
+			rc = copy_failed(live);
+			break;
+		}
+		memset(&now, 0, sizeof(now));
+		if (jr_store_run_lookup(ctx->st, id, &now, NULL, 0, &nc, &err) != 0) {
+			jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
+			rc = JR_EXIT_USAGE;
+			break;
+		}
+		active = run_active(&now);
+		if (!active) {
+			const char *kept = use_err ? now.stderr_path : now.stdout_path;
+
+			if (fd >= 0 && same_file(fd, kept)) {
+				off += n;
+				if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
+				    copy_from(fd, &off) < 0)
+					rc = copy_failed(kept);
+			} else if (fd < 0 && kept) {
+				/* It ended before we could open it: the kept log. */
+				fd = open(kept, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+				if (fd >= 0 && copy_from(fd, &off) < 0)
+					rc = copy_failed(kept);
+			}
+			jr_run_row_release(&now);
+			break;
+		}
+		jr_run_row_release(&now);
+		if (n > 0) {
+			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+				rc = copy_failed(live);
+				break;
+			}
+			off += n;
+			continue;
+		}
+		fflush(stdout);
+		/* Without follow: what it wrote so far, unless its file is
+		 * between places (it is ending): then a moment more. */
+		if (!follow && (fd >= 0 || ++waits > 20))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -370,7 +461,6 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct jr_err err = JR_ERR_INIT;
 	struct jr_run_row row;
 	struct jr_cli_ctx ctx;
 	bool use_err = false, follow = false;
@@ -412,51 +502,19 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		rc = JR_EXIT_USAGE;
 		goto out;
 	}
+	if (run_active(&row)) {
+		rc = logs_live(&ctx, row.id, path, use_err, follow);
+		goto out;
+	}
+	/* Ended: its log is where its row says, or it stayed empty and was
+	 * not kept. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT && !run_active(&row)) {
-		/* The run wrote nothing there: its empty log was not kept. */
+	if (fd < 0 && errno == ENOENT) {
 		rc = JR_EXIT_OK;
 		goto out;
 	}
-	if (fd < 0 && !(errno == ENOENT && follow && run_active(&row))) {
-		jr_cli_error("%s: %s", path, strerror(errno));
-		rc = JR_EXIT_USAGE;
-		goto out;
-	}
-	for (;;) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
-		bool running;
-
-		if (fd < 0)
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (fd >= 0 && copy_from(fd, &off) < 0) {
-			if (errno != EPIPE)
-				jr_cli_error("%s: %s", path, strerror(errno));
-			rc = errno == EPIPE ? JR_EXIT_OK : JR_EXIT_USAGE;
-			goto out;
-		}
-		if (!follow)
-			break;
-		{
-			struct jr_run_row now;
-			size_t nc = 0;
-
-			memset(&now, 0, sizeof(now));
-			if (jr_store_run_lookup(ctx.st, row.id, &now, NULL, 0, &nc, &err) != 0) {
-				jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
-				rc = JR_EXIT_USAGE;
-				goto out;
-			}
-			running = run_active(&now);
-			jr_run_row_release(&now);
-		}
-		if (!running) {
-			if (fd >= 0)
-				copy_from(fd, &off);
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
+	if (fd < 0 || copy_from(fd, &off) < 0)
+		rc = copy_failed(path);
 out:
 	if (fd >= 0)
 		close(fd);

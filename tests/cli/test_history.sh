@@ -109,4 +109,23 @@ contains "machines shows the hostname" "$T/out" "$(uname -n)"
 expect_exit 0 "machines --json" jr machines --json
 check "machines --json is valid JSON" python3 -m json.tool "$T/out"
 
+# An empty log's file serves the next run once its own run ended: following
+# the first run shows nothing of what the next one writes into that file.
+job g.yaml <<'EOF2'
+jobs:
+  - name: quiet-long
+    command: [sleep, "1"]
+  - name: chatty
+    shell: 'echo CHATTY; echo CHATTY >&2; sleep 1'
+    needs: [quiet-long]
+EOF2
+jr run quiet-long chatty -j 1 >/dev/null 2>&1 &
+runner=$!
+wait_for "quiet-long runs" 10 qeq "select count(*) from runs where job='quiet-long' and status='running'" 1
+gid=$(q "select id from runs where job='quiet-long' order by id desc limit 1")
+expect_exit 0 "logs --stderr --follow of a run whose log stays empty" timeout 20 "$JR" -c "$P/jobrunner.ini" logs --stderr --follow "$gid"
+equals "prints nothing, not the next run's output" "$(cat "$T/out")" ""
+wait "$runner"
+equals "the next run's stderr log is its own" "$(jr logs --stderr chatty)" "CHATTY"
+
 done_testing
