@@ -21,6 +21,7 @@ EOF2
 "$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
 runner=$!
 wait_for "the run is recorded running" 10 qeq "select count(*) from runs where status='running'" 1
+wait_for "its pid is recorded while it runs" 10 qeq "select pid > 0 from runs where job='long'" 1
 wrote() { grep -q started "$(q "select stdout_path from runs where job='long'")" 2>/dev/null; }
 wait_for "it wrote its first line" 10 wrote
 kill -9 "$runner"
