@@ -58,30 +58,31 @@ int jr_log_open(struct jr_logpool *lp, char **path, struct jr_err *err)
 	if (lp->n) {
 		struct spare sp = lp->v[--lp->n];
 
-		/* A previous run's job may have moved the shared offset or set
-		 * status flags (O_APPEND...) or a flock on it without writing:
-		 * the next job starts as with a new file. */
+		/* A previous run's job may have moved the shared offset, set
+		 * status flags (O_APPEND...), a flock or the mode on it without
+		 * writing: the next job starts as with a new file. */
 		lseek(sp.fd, 0, SEEK_SET);
 		fcntl(sp.fd, F_SETFL, 0);
 		flock(sp.fd, LOCK_UN);
+		fchmod(sp.fd, 0600);
 		*path = sp.path;
 		return sp.fd;
 	}
-	for (tries = 0; tries < 100; tries++) {
+	for (tries = 0;; tries++) {
 		*path = jr_xasprintf("%s/%ld-%lu", lp->dir, (long)getpid(), lp->seq++);
 		fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
 			  0600);
 		if (fd >= 0)
 			return fd;
 		/* EEXIST: left by a jobrunner that died with our pid. */
-		if (errno != EEXIST)
-			break;
+		if (errno != EEXIST || tries >= 100) {
+			jr_err_sys(err, errno, "log file %s", *path);
+			free(*path);
+			*path = NULL;
+			return -1;
+		}
 		free(*path);
 	}
-	jr_err_sys(err, errno, "log file %s", *path);
-	free(*path);
-	*path = NULL;
-	return -1;
 }
 
 /* rename that never replaces: renameat2's flag where the file system has

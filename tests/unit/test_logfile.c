@@ -141,7 +141,7 @@ static void test_kept_and_tail(void **state)
 }
 
 /* An empty log is not kept: its file is the next run's log, starting as a
- * new file would (offset 0, no O_APPEND, no flock left). */
+ * new file would (offset 0, no O_APPEND, no flock left, mode 0600). */
 static void test_empty_reused(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
@@ -159,6 +159,7 @@ static void test_empty_reused(void **state)
 	assert_int_equal(lseek(fd, 100, SEEK_SET), 100);
 	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
 	assert_int_equal(finish(lp, fd, &live, dest, JR_LOG_REUSE), 0);
 	assert_null(live);
 	assert_false(exists(dest));
@@ -169,6 +170,12 @@ static void test_empty_reused(void **state)
 	assert_int_equal(ino_of(live), ino); /* the same file: no new inode */
 	assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
 	assert_int_equal(fcntl(fd, F_GETFL) & O_APPEND, 0);
+	{
+		struct stat st;
+
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
 	other = open(live, O_RDONLY | O_CLOEXEC);
 	assert_true(other >= 0);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
@@ -260,6 +267,20 @@ static void test_leftover_name(void **state)
 	free(tail);
 	unlink(old);
 	free(old);
+
+	/* Past a hundred taken names, it gives up with an error naming one. */
+	lp = pool("l2", 1);
+	for (int i = 0; i < 200; i++) {
+		char *p = jr_xasprintf("%s/l2/%ld-%d", testdir, (long)getpid(), i);
+
+		close(open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+		free(p);
+	}
+	assert_int_equal(jr_log_open(lp, &live, &err), -1);
+	assert_null(live);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_non_null(strstr(err.msg, "/l2/"));
+	jr_logpool_free(lp);
 }
 
 int main(void)
