@@ -13,7 +13,9 @@
  * Every file is created with O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode 0600, in
  * directories the caller made private. The row of a running run names the
  * file in use, so `logs --follow` finds it; a run whose jobrunner died
- * keeps its output there.
+ * keeps its output there. A reader of a file in use trusts what it read
+ * only while the run is still going, or, once it ended, if the file is its
+ * kept log (cli_history.c: logs_live).
  */
 #ifndef JR_LOGFILE_H
 #define JR_LOGFILE_H
@@ -35,7 +37,7 @@ void jr_logpool_free(struct jr_logpool *lp);
 /* A log for a run: an empty file in the pool's directory, a spare when
  * there is one. Returns a write-only, close-on-exec descriptor to it and
  * sets *path (the caller's, to free) to where it is; -1 with err set when
- * it cannot be created. End it with jr_log_finish. */
+ * it cannot be created. End it with jr_log_end. */
 int jr_log_open(struct jr_logpool *lp, char **path, struct jr_err *err);
 
 /* Whether the file of a log may outlive its run's processes. */
