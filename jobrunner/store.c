@@ -260,6 +260,31 @@ static void write_rollback(struct jr_store *st)
 		simple(st, S_ROLLBACK, "rollback", NULL);
 }
 
+/* The cached statement idx, ready to bind, inside a write transaction (the
+ * batch's, or one of its own): end it with write_end. NULL with err set on
+ * failure, nothing left open. */
+static sqlite3_stmt *write_stmt(struct jr_store *st, enum stmt_idx idx, struct jr_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (write_begin(st, err) < 0)
+		return NULL;
+	s = stmt_get(st, idx, err);
+	if (!s)
+		write_rollback(st);
+	return s;
+}
+
+/* Ends a write begun by write_stmt: commits it when rc is 0, else (or when
+ * the commit fails) rolls it back. Returns 0 or -1. */
+static int write_end(struct jr_store *st, int rc, struct jr_err *err)
+{
+	if (rc == 0 && write_commit(st, err) == 0)
+		return 0;
+	write_rollback(st);
+	return -1;
+}
+
 int jr_store_sync_level(struct jr_store *st)
 {
 	sqlite3_stmt *s = NULL;
@@ -723,9 +748,7 @@ int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, 
 		jr_buf_add_json_str(&js, argv[i]);
 	}
 	jr_buf_addch(&js, ']');
-	if (write_begin(st, err) < 0)
-		goto out;
-	s = stmt_get(st, S_INV_INSERT, err);
+	s = write_stmt(st, S_INV_INSERT, err);
 	if (!s)
 		goto out;
 	sqlite3_bind_text(s, 1, js.buf, (int)js.len, SQLITE_STATIC);
@@ -735,41 +758,27 @@ int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, 
 	sqlite3_bind_text(s, 5, st->boot_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, jr_now_ms());
 	bind_text(s, 7, st->pid_ns[0] ? st->pid_ns : NULL);
-	if (stmt_exec(st, s, "recording invocation", err) < 0)
-		goto out;
-	*id_out = sqlite3_last_insert_rowid(st->db);
-	if (write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0) {
-		write_rollback(st);
+	ret = stmt_exec(st, s, "recording invocation", err);
+	if (ret == 0)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	ret = write_end(st, ret, err);
+	if (ret < 0)
 		*id_out = 0;
-	}
+out:
 	jr_buf_release(&js);
 	return ret;
 }
 
 int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status, struct jr_err *err)
 {
-	sqlite3_stmt *s;
-	int ret = -1;
+	sqlite3_stmt *s = write_stmt(st, S_INV_END, err);
 
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_INV_END, err);
 	if (!s)
-		goto out;
+		return -1;
 	sqlite3_bind_int64(s, 1, jr_now_ms());
 	sqlite3_bind_int(s, 2, exit_status);
 	sqlite3_bind_int64(s, 3, id);
-	if (stmt_exec(st, s, "ending invocation", err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return write_end(st, stmt_exec(st, s, "ending invocation", err), err);
 }
 
 struct gone {
@@ -870,26 +879,16 @@ out:
 int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 		      const char *source_file, const char *canonical_json, struct jr_err *err)
 {
-	sqlite3_stmt *s;
-	int ret = -1;
+	sqlite3_stmt *s = write_stmt(st, S_JOB_SEEN, err);
 
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_JOB_SEEN, err);
 	if (!s)
-		goto out;
+		return -1;
 	bind_text(s, 1, name);
 	bind_text(s, 2, hash);
 	bind_text(s, 3, source_file);
 	bind_text(s, 4, canonical_json);
 	sqlite3_bind_int64(s, 5, jr_now_ms());
-	if (stmt_exec(st, s, "recording job", err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return write_end(st, stmt_exec(st, s, "recording job", err), err);
 }
 
 /* Binds parameters 2..25 of S_RUN_INSERT / S_RUN_FINISH from run. Unknown
@@ -939,9 +938,7 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
 		ins.finished_ms = jr_now_ms();
 	if (!run->job)
 		return jr_err_set(err, "%s: run without a job name", st->path);
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_RUN_INSERT, err);
+	s = write_stmt(st, S_RUN_INSERT, err);
 	if (!s)
 		goto out;
 	/* Ids are unique per process by construction and across processes with
@@ -959,22 +956,17 @@ int jr_store_run_insert(struct jr_store *st, struct jr_run *run, struct jr_err *
 			/* The caller named files after this id: it picks another. */
 			jr_err_set(err, "%s: run id %s is already taken", st->path, run->id);
 			err->errnum = EEXIST;
-			goto out;
+			break;
 		}
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY || tries >= 8) {
 			db_fail(st, err, "recording run");
-			goto out;
+			break;
 		}
 	}
-	if (write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
+	ret = write_end(st, rc == SQLITE_DONE ? 0 : -1, err);
 out:
-	if (ret < 0) {
-		write_rollback(st);
-		if (!preset)
-			run->id[0] = '\0';
-	}
+	if (ret < 0 && !preset)
+		run->id[0] = '\0';
 	return ret;
 }
 
@@ -989,82 +981,43 @@ static int update_one_run(struct jr_store *st, sqlite3_stmt *s, const char *id, 
 	return 0;
 }
 
-/* One UPDATE of one run by id: statement which, with ?1 = v and ?2 = id,
- * in its own write transaction. */
-static int run_update_i64(struct jr_store *st, int which, int64_t v, const char *id,
-			  const char *what, struct jr_err *err)
-{
-	sqlite3_stmt *s;
-	int ret = -1;
-
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, which, err);
-	if (!s)
-		goto out;
-	sqlite3_bind_int64(s, 1, v);
-	bind_text(s, 2, id);
-	if (update_one_run(st, s, id, what, err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
-}
-
 int jr_store_run_set_pid(struct jr_store *st, const char *id, pid_t pid, struct jr_err *err)
 {
-	return run_update_i64(st, S_RUN_SET_PID, pid, id, "recording pid", err);
+	sqlite3_stmt *s = write_stmt(st, S_RUN_SET_PID, err);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, pid);
+	bind_text(s, 2, id);
+	return write_end(st, update_one_run(st, s, id, "recording pid", err), err);
 }
 
 int jr_store_run_finish(struct jr_store *st, const struct jr_run *run, struct jr_err *err)
 {
 	struct jr_run fin = *run;
-	sqlite3_stmt *s;
-	int ret = -1;
+	sqlite3_stmt *s = write_stmt(st, S_RUN_FINISH, err);
 
+	if (!s)
+		return -1;
 	if (!fin.finished_ms)
 		fin.finished_ms = jr_now_ms();
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_RUN_FINISH, err);
-	if (!s)
-		goto out;
 	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_STATIC);
 	bind_run(s, &fin, true);
-	if (update_one_run(st, s, run->id, "recording end of run", err) < 0 ||
-	    write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return write_end(st, update_one_run(st, s, run->id, "recording end of run", err), err);
 }
 
 int jr_store_run_signal(struct jr_store *st, const char *run_id, int sig, int64_t at_ms,
 			const char *reason, struct jr_err *err)
 {
-	sqlite3_stmt *s;
-	int ret = -1;
+	sqlite3_stmt *s = write_stmt(st, S_RUN_SIGNAL, err);
 
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_RUN_SIGNAL, err);
 	if (!s)
-		goto out;
+		return -1;
 	bind_text(s, 1, run_id);
 	sqlite3_bind_int(s, 2, sig);
 	sqlite3_bind_int64(s, 3, at_ms);
 	bind_text(s, 4, reason ? reason : "");
-	if (stmt_exec(st, s, "recording signal", err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return write_end(st, stmt_exec(st, s, "recording signal", err), err);
 }
 
 /* ---- run ids ---- */
@@ -1401,24 +1354,14 @@ int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_ti
 int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
 			  struct jr_err *err)
 {
-	sqlite3_stmt *s;
-	int ret = -1;
+	sqlite3_stmt *s = write_stmt(st, S_SCHED_SET, err);
 
-	if (write_begin(st, err) < 0)
-		return -1;
-	s = stmt_get(st, S_SCHED_SET, err);
 	if (!s)
-		goto out;
+		return -1;
 	bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, tick_ms);
 	bind_text(s, 3, run_id);
-	if (stmt_exec(st, s, "recording schedule", err) < 0 || write_commit(st, err) < 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret < 0)
-		write_rollback(st);
-	return ret;
+	return write_end(st, stmt_exec(st, s, "recording schedule", err), err);
 }
 
 /* ---- JSON ---- */
