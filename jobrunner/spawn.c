@@ -1534,28 +1534,18 @@ static int scan_group(pid_t id, pid_t *out, int max)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		char path[64], buf[512], *p;
+		char buf[1024];
+		const char *p;
 		long pid, pgrp, sid;
 		char state;
-		int fd;
-		ssize_t len;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		pid = strtol(de->d_name, NULL, 10);
 		if (pid == self)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %c %*d %ld %ld", &state, &pgrp, &sid) != 3)
+		p = jr_proc_stat((pid_t)pid, buf, sizeof(buf));
+		if (!p || sscanf(p, " %c %*d %ld %ld", &state, &pgrp, &sid) != 3)
 			continue;
 		if (state == 'Z' || state == 'X')
 			continue;

@@ -359,43 +359,16 @@ static char *col_strdup(sqlite3_stmt *s, int i)
 	return t ? jr_xstrdup((const char *)t) : NULL;
 }
 
-/* Reads a whole small file into buf (NUL-terminated, trailing newline
- * stripped). Returns the length, or -1 with errno set. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n;
-}
-
 /* The start time of process pid in clock ticks since boot (field 22 of
  * /proc/PID/stat), or -1 when there is no such process. */
 static int64_t proc_start_time(pid_t pid)
 {
-	char path[64], buf[1024];
-	const char *p;
+	char buf[1024];
+	const char *p = jr_proc_stat(pid, buf, sizeof(buf));
 	int field;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n <= 0)
-		return -1;
-	/* comm (field 2) may hold spaces and parentheses: skip to the last ')'. */
-	p = strrchr(buf, ')');
 	if (!p)
 		return -1;
-	p++;
 	for (field = 2; field < 22; field++) {
 		while (*p == ' ')
 			p++;
@@ -571,7 +544,7 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 		       NULL, NULL, err) < 0 ||
 	    pragma_run(st, "PRAGMA foreign_keys = ON", NULL, NULL, err) < 0 || migrate(st, err) < 0)
 		goto out;
-	if (read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)
+	if (jr_read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)
 		st->boot_id[0] = '\0';
 	n = readlink("/proc/self/ns/pid", st->pid_ns, sizeof(st->pid_ns) - 1);
 	st->pid_ns[n > 0 ? n : 0] = '\0';

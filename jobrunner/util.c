@@ -461,6 +461,35 @@ int jr_read_all(int fd, size_t max, struct jr_buf *b, struct jr_err *err)
 	return 0;
 }
 
+ssize_t jr_read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return n;
+}
+
+const char *jr_proc_stat(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (jr_read_small(path, buf, size) <= 0)
+		return NULL;
+	p = strrchr(buf, ')');
+	return p ? p + 1 : NULL;
+}
+
 int jr_mkdir_p(const char *dir, unsigned mode, struct jr_err *err)
 {
 	char *p, *path = jr_xstrdup(dir);

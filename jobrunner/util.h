@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -63,6 +64,15 @@ int jr_open_trusted(const char *path, struct jr_err *err);
 
 /* Reads all of fd into b, failing with EFBIG past max bytes. */
 int jr_read_all(int fd, size_t max, struct jr_buf *b, struct jr_err *err);
+
+/* Reads a small file (a /proc or /sys entry) into buf, NUL-terminated, with
+ * trailing newlines and spaces cut: its length, or -1. */
+ssize_t jr_read_small(const char *path, char *buf, size_t size);
+
+/* /proc/PID/stat of pid, read into buf: a pointer to what follows the
+ * command name (" STATE PPID PGRP SESSION ..." from field 3 on; the name
+ * may hold spaces and parentheses), or NULL when it cannot be read. */
+const char *jr_proc_stat(pid_t pid, char *buf, size_t size);
 
 /* Creates dir and missing parents with mode (for new directories only). */
 int jr_mkdir_p(const char *dir, unsigned mode, struct jr_err *err);

@@ -143,24 +143,14 @@ static int count_procs(pid_t pgrp_or_sid, bool zombies_of_self)
 
 	assert_non_null(d);
 	while ((de = readdir(d))) {
-		char path[300], buf[512], st, *p;
+		char buf[1024], st;
+		const char *p;
 		long ppid, pgrp, sid;
-		int fd;
-		ssize_t len;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %c %ld %ld %ld", &st, &ppid, &pgrp, &sid) != 4)
+		p = jr_proc_stat((pid_t)strtol(de->d_name, NULL, 10), buf, sizeof(buf));
+		if (!p || sscanf(p, " %c %ld %ld %ld", &st, &ppid, &pgrp, &sid) != 4)
 			continue;
 		if (zombies_of_self) {
 			if (st == 'Z' && ppid == getpid())
