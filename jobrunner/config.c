@@ -107,51 +107,6 @@ static int ctx_fail(struct parse_ctx *c, int line, const char *fmt, ...)
 	return 0;
 }
 
-/* Levenshtein distance, for "did you mean". Short strings only. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[65], prev, tmp;
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = prev + (a[i - 1] != b[j - 1]);
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (tmp + 1 < row[j])
-				row[j] = tmp + 1;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
-/* The closest of cands to s when it is close enough to be a likely typo. */
-static const char *closest(const char *s, const char *const *cands, size_t n)
-{
-	const char *best = NULL;
-	size_t bestd = SIZE_MAX, d, i, limit;
-
-	for (i = 0; i < n; i++) {
-		d = edit_distance(s, cands[i]);
-		if (d < bestd) {
-			bestd = d;
-			best = cands[i];
-		}
-	}
-	limit = strlen(s) / 3 + 1;
-	if (limit < 2)
-		limit = 2;
-	return bestd <= limit ? best : NULL;
-}
-
 static bool section_known(const char *s)
 {
 	size_t i;
@@ -386,7 +341,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (!k) {
 		/* Unknown sections are reported by the reader, at their header. */
-		hint = closest(name, cands, ncands);
+		hint = jr_closest(name, cands, ncands);
 		if (hint)
 			return ctx_fail(c, c->lineno, "unknown key '%s' in [%s] (did you mean '%s'?)",
 					name, section, hint);
@@ -431,7 +386,7 @@ static void check_section_line(struct parse_ctx *c, const char *p, size_t len)
 	name[n] = '\0';
 	if (section_known(name))
 		return;
-	hint = closest(name, sections, JR_ARRAY_SIZE(sections) - 1);
+	hint = jr_closest(name, sections, JR_ARRAY_SIZE(sections) - 1);
 	if (hint)
 		ctx_fail(c, c->lineno, "unknown section [%s] (did you mean [%s]?)", name, hint);
 	else

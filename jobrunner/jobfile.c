@@ -108,49 +108,14 @@ static const char *shown(const struct jr_ynode *n, char *buf, size_t len)
 	return buf;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[64], prev, tmp;
-
-	if (la > 60 || lb > 60)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t best = prev + (tolower((unsigned char)a[i - 1]) !=
-					      tolower((unsigned char)b[j - 1]));
-
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			tmp = row[j];
-			row[j] = best;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
-/* The closest of known to s, when close enough to be a likely typo. */
+/* The closest of known (NULL-terminated) to s, when a likely typo of it. */
 static const char *closest(const char *s, const char *const *known)
 {
-	const char *best = NULL;
-	size_t bd = 99, d, i, limit;
+	size_t n = 0;
 
-	for (i = 0; known[i]; i++) {
-		d = edit_distance(s, known[i]);
-		if (d < bd) {
-			bd = d;
-			best = known[i];
-		}
-	}
-	limit = strlen(s) <= 2 ? 0 : strlen(s) <= 4 ? 1 : strlen(s) <= 8 ? 2 : 3;
-	return bd <= limit ? best : NULL;
+	while (known[n])
+		n++;
+	return jr_closest(s, known, n);
 }
 
 static void err_unknown(struct ctx *c, const struct jr_ynode *key, const char *what,
@@ -1623,10 +1588,10 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 			}
 			{
 				const char *hint = NULL;
-				size_t bd = 99, dd;
+				size_t bd = SIZE_MAX, dd;
 
 				for (j = 0; j < n; j++) {
-					dd = edit_distance(a->needs.v[k], set->jobs[j]->name);
+					dd = jr_edit_distance(a->needs.v[k], set->jobs[j]->name);
 					if (dd < bd && dd <= 2) {
 						bd = dd;
 						hint = set->jobs[j]->name;

@@ -1740,32 +1740,26 @@ int jr_cmd_poll(struct jr_cmd *cmd)
 	return 1;
 }
 
+static void add_pollfd(struct pollfd *fds, int *n, int max, int fd, short events)
+{
+	if (fd < 0 || *n >= max)
+		return;
+	fds[*n].fd = fd;
+	fds[*n].events = events;
+	fds[*n].revents = 0;
+	(*n)++;
+}
+
 int jr_cmd_pollfds(struct jr_cmd *cmd, struct pollfd *fds, int max)
 {
 	int n = 0;
 
 	if (cmd->state != ST_RUNNING)
 		return 0;
-	if (!cmd->reaped && cmd->pidfd >= 0 && n < max) {
-		fds[n].fd = cmd->pidfd;
-		fds[n].events = POLLIN;
-		fds[n++].revents = 0;
-	}
-	if (cmd->in_fd >= 0 && n < max) {
-		fds[n].fd = cmd->in_fd;
-		fds[n].events = POLLOUT;
-		fds[n++].revents = 0;
-	}
-	if (cmd->out_fd >= 0 && n < max) {
-		fds[n].fd = cmd->out_fd;
-		fds[n].events = POLLIN;
-		fds[n++].revents = 0;
-	}
-	if (cmd->err_fd >= 0 && n < max) {
-		fds[n].fd = cmd->err_fd;
-		fds[n].events = POLLIN;
-		fds[n++].revents = 0;
-	}
+	add_pollfd(fds, &n, max, cmd->reaped ? -1 : cmd->pidfd, POLLIN);
+	add_pollfd(fds, &n, max, cmd->in_fd, POLLOUT);
+	add_pollfd(fds, &n, max, cmd->out_fd, POLLIN);
+	add_pollfd(fds, &n, max, cmd->err_fd, POLLIN);
 	return n;
 }
 

@@ -55,6 +55,14 @@ int jr_parse_duration_ms(const char *s, int64_t *out_ms);
 /* Sizes in bytes: "512", "64K", "10M", "2G", "1T" (powers of 1024). */
 int jr_parse_size(const char *s, uint64_t *out);
 
+/* Levenshtein distance between a and b, ignoring ASCII case, for "did you
+ * mean" hints: SIZE_MAX when either is longer than 64 bytes. */
+size_t jr_edit_distance(const char *a, const char *b);
+/* The one of the n candidates closest to s when it is close enough to be a
+ * likely typo of it (no edit for 1-2 characters, one for 3-4, two up to
+ * 8, three beyond), else NULL. */
+const char *jr_closest(const char *s, const char *const *cands, size_t n);
+
 /* Opens path read-only for a file jobrunner must trust (job files, ini):
  * refuses, judged by fstat on the opened descriptor, anything that is not a
  * regular file, is group- or world-writable, has more than one hard link,

@@ -152,10 +152,25 @@ static void test_open_trusted(void **state)
 	rmdir(dir);
 }
 
+/* "Did you mean": the nearest candidate, only when a likely typo. */
+static void test_closest(void **state)
+{
+	const char *const keys[] = {"jobs_dir", "database", "log_dir", "parallel"};
+
+	(void)state;
+	assert_int_equal(jr_edit_distance("kitten", "sitting"), 3);
+	assert_int_equal(jr_edit_distance("Database", "database"), 0);
+	assert_int_equal(jr_edit_distance("", "abc"), 3);
+	assert_string_equal(jr_closest("jobs_dr", keys, 4), "jobs_dir");
+	assert_string_equal(jr_closest("paralel", keys, 4), "parallel");
+	assert_null(jr_closest("xyz", keys, 4));
+	assert_null(jr_closest("zz", keys, 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf), cmocka_unit_test(test_closest),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_fmt_duration),
