@@ -20,7 +20,6 @@
 #ifndef JR_LOGFILE_H
 #define JR_LOGFILE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"

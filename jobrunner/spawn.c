@@ -801,9 +801,8 @@ static void devnull_open(void)
 	devnull_errno = devnull_fd < 0 ? errno : 0;
 }
 
-static int open_devnull(struct jr_cmd *cmd, struct prep *p)
+static int open_devnull(struct jr_cmd *cmd)
 {
-	(void)p;
 	pthread_once(&devnull_once, devnull_open);
 	if (devnull_fd < 0)
 		cmd_fail(cmd, devnull_errno, "open /dev/null");
@@ -823,7 +822,7 @@ static int io_source(struct jr_cmd *cmd, struct prep *p, struct io_spec *io, boo
 
 	switch (io->kind) {
 	case IO_NULL:
-		return open_devnull(cmd, p);
+		return open_devnull(cmd);
 	case IO_FD:
 		if (fcntl(io->fd, F_GETFD) < 0) {
 			cmd_fail(cmd, errno, "%s descriptor %d", input ? "input" : "output",
