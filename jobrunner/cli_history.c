@@ -269,7 +269,11 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 	printf("finished    %s\n", t2);
 	if (r->has_usage) {
 		jr_fmt_duration(r->duration_ms, d, sizeof(d));
-		printf("duration    %s (%lld ms)\n", d, (long long)r->duration_ms);
+		/* The exact figure only where the short form rounds. */
+		if (r->duration_ms >= 1000)
+			printf("duration    %s (%lld ms)\n", d, (long long)r->duration_ms);
+		else
+			printf("duration    %s\n", d);
 		printf("cpu         user %lld ms, system %lld ms\n", (long long)r->user_ms,
 		       (long long)r->sys_ms);
 		printf("max rss     %lld KiB\n", (long long)r->max_rss_kb);

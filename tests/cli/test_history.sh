@@ -41,6 +41,8 @@ expect_exit 0 "show with the full id" jr show "$id"
 contains "show has the status" "$T/out" "failed"
 contains "show has the exit code" "$T/out" "exit        2"
 contains "show has the decision" "$T/out" "decision    local"
+check "show gives a short duration once, without repeating it in ms" \
+	grep -Eq '^duration    [0-9]+ms$' "$T/out"
 contains "show has the stdout tail" "$T/out" "beta"
 expect_exit 0 "show with a unique prefix" jr show "${id:0:16}"
 contains "prefix finds the run" "$T/out" "$id"
@@ -93,6 +95,9 @@ fid=$(q "select id from runs where job='follow-me'")
 expect_exit 0 "logs --follow ends with the run" timeout 20 "$JR" -c "$P/jobrunner.ini" logs --follow "$fid"
 equals "logs --follow saw everything" "$(tr '\n' ' ' <"$T/out")" "one two "
 wait "$runner"
+expect_exit 0 "show of a run of a second or more" jr show "$fid"
+check "show gives its duration short and exact" \
+	grep -Eq '^duration    [0-9]+\.[0-9]s \([0-9]{4,} ms\)$' "$T/out"
 
 expect_exit 0 "db path" jr db path
 equals "db path prints the database" "$(cat "$T/out")" "$DB"
