@@ -13,11 +13,11 @@ for b in "$O"/tests/bench/*; do
 	case $b in *.o|*.d) continue ;; esac
 	[ -f "$b" ] && [ -x "$b" ] || continue
 	echo "== $(basename "$b")"
-	"$b" || { echo "   $(basename "$b") failed with status $?"; rc=1; }
+	"$b" || { st=$?; echo "   $(basename "$b") failed with status $st"; rc=1; }
 done
 for s in tests/bench/bench_*.sh; do
 	[ -e "$s" ] || continue
 	echo "== $(basename "$s")"
-	bash "$s" || { echo "   $(basename "$s") failed with status $?"; rc=1; }
+	bash "$s" || { st=$?; echo "   $(basename "$s") failed with status $st"; rc=1; }
 done
 exit $rc

@@ -6,31 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* vfork in a function of its own: the caller's locals are not live across
- * it, so nothing can be clobbered. */
-static pid_t spawn_one(char *prog)
-{
-	char *const envp[] = { NULL };
-	char *const av[] = { prog, NULL };
-	pid_t pid = vfork();
-
-	if (pid == 0) {
-		execve(prog, av, envp);
-		_exit(127);
-	}
-	return pid;
-}
+#include "loop.h"
 
 int main(int argc, char **argv)
 {
@@ -41,10 +19,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bare_loop N P PROGRAM\n");
 		return 2;
 	}
-	t0 = now();
+	t0 = loop_now();
 	while (started < n || running > 0) {
 		while (started < n && running < p) {
-			pid_t pid = spawn_one(argv[3]);
+			pid_t pid = loop_spawn(argv[3]);
 
 			if (pid < 0) {
 				perror("vfork");
@@ -56,6 +34,6 @@ int main(int argc, char **argv)
 		if (waitpid(-1, NULL, 0) > 0)
 			running--;
 	}
-	printf("%.6f\n", now() - t0);
+	printf("%.6f\n", loop_now() - t0);
 	return 0;
 }

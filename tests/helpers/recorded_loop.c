@@ -12,35 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "store.h"
 #include "util.h"
 
 #include "banned.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* vfork in a function of its own, as in bare_loop.c. */
-static pid_t spawn_one(char *prog)
-{
-	char *const envp[] = { NULL };
-	char *const av[] = { prog, NULL };
-	pid_t pid = vfork();
-
-	if (pid == 0) {
-		execve(prog, av, envp);
-		_exit(127);
-	}
-	return pid;
-}
 
 struct slot {
 	struct jr_run run;
@@ -107,7 +85,7 @@ int main(int argc, char **argv)
 	if (jr_store_checkpoint_in_background(st, &err) < 0 ||
 	    jr_store_invocation_begin(st, argc, argv, &inv, &err) < 0)
 		die("start", &err);
-	t0 = now();
+	t0 = loop_now();
 	for (;;) {
 		int active = 0;
 
@@ -132,7 +110,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < p; i++) {
 			struct slot *s = &slots[i];
 
-			if (s->state == 1 && s->pid == 0 && (s->pid = spawn_one(argv[3])) < 0) {
+			if (s->state == 1 && s->pid == 0 && (s->pid = loop_spawn(argv[3])) < 0) {
 				perror("vfork");
 				return 1;
 			}
@@ -148,7 +126,7 @@ int main(int argc, char **argv)
 				slots[i].state = 2;
 			}
 	}
-	printf("%.6f\n", now() - t0);
+	printf("%.6f\n", loop_now() - t0);
 	if (jr_store_invocation_end(st, inv, 0, &err) < 0)
 		die("end", &err);
 	jr_store_close(st);
