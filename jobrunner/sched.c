@@ -55,6 +55,7 @@ struct unit {
 	char *out_live, *err_live;	 /* ... the files in use while it runs */
 	int out_fd, err_fd;		 /* ... open while it runs, else -1 */
 	bool pid_saved;			 /* the running attempt's pid is recorded */
+	bool in_act;			 /* listed in sched.act */
 	int64_t started_mono;
 	const char *machine;
 };
@@ -89,6 +90,12 @@ struct sched {
 	struct unit *u;
 	size_t nu, ndone, nrunning, nstarting;
 	size_t live; /* units before it are all done: scans start there */
+	/* The units that may be starting, running, reaped or waiting for a
+	 * time (retry delay, queued lock), in unit order: what the loop
+	 * polls and steps look after, so that a batch of many jobs costs no
+	 * scan of all of them per event. Units leave it once done or back to
+	 * waiting (act_prune). */
+	size_t *act, nact, aact;
 	struct hook *hooks;
 	size_t nhooks, ahooks;
 	char *lock_dir;
@@ -397,6 +404,37 @@ static void run_init(struct sched *s, struct unit *u)
 	u->run.decision = u->decision.buf;
 	u->run.attempt = u->attempt > 0 ? u->attempt : 1;
 	u->run.exit_code = -1;
+}
+
+/* Lists u in s->act (once), keeping unit order. */
+static void act_add(struct sched *s, struct unit *u)
+{
+	size_t k = (size_t)(u - s->u), i;
+
+	if (u->in_act)
+		return;
+	jr_xgrow((void **)&s->act, &s->aact, s->nact + 1, sizeof(*s->act));
+	for (i = s->nact; i > 0 && s->act[i - 1] > k; i--)
+		s->act[i] = s->act[i - 1];
+	s->act[i] = k;
+	s->nact++;
+	u->in_act = true;
+}
+
+/* Drops from s->act the units that are done or waiting again. */
+static void act_prune(struct sched *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nact; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state == U_DONE || u->state == U_WAITING)
+			u->in_act = false;
+		else
+			s->act[n++] = s->act[i];
+	}
+	s->nact = n;
 }
 
 /* Marks a unit done; the job's lock goes when its last unit is done. A
@@ -779,6 +817,7 @@ again:
 	}
 	free(jobdir);
 	u->state = U_STARTING;
+	act_add(s, u);
 	s->nstarting++;
 	return 0;
 fail:
@@ -866,6 +905,7 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 	}
 	if (u->job->concurrency == JR_CONC_QUEUE) {
 		u->state = U_LOCKWAIT;
+		act_add(s, u);
 		u->next_mono = jr_mono_ms() + LOCK_RETRY_MS;
 		return 0;
 	}
@@ -907,10 +947,11 @@ static int step(struct sched *s, struct jr_err *err)
 	size_t i;
 	int r;
 
+	act_prune(s);
 	if (jr_store_batch_begin(s->st, err) < 0)
 		return -1;
-	for (i = s->live; i < s->nu; i++) {
-		struct unit *u = &s->u[i];
+	for (i = 0; i < s->nact; i++) {
+		struct unit *u = &s->u[s->act[i]];
 
 		if (u->state == U_REAPED) {
 			if (attempt_done(s, u, NULL, err) < 0)
@@ -938,8 +979,8 @@ static int step(struct sched *s, struct jr_err *err)
 		if (attempt_begin(s, u, err) < 0)
 			goto fail;
 	}
-	for (i = s->live; i < s->nu; i++) {
-		struct unit *u = &s->u[i];
+	for (i = 0; i < s->nact; i++) {
+		struct unit *u = &s->u[s->act[i]];
 
 		if (u->state != U_RUNNING || u->pid_saved)
 			continue;
@@ -952,21 +993,25 @@ static int step(struct sched *s, struct jr_err *err)
 	}
 	if (jr_store_batch_commit(s->st, err) < 0)
 		goto fail_committed;
-	for (i = s->live; i < s->nu && s->nstarting; i++)
-		if (s->u[i].state == U_STARTING && attempt_launch(s, &s->u[i], err) < 0)
+	for (i = 0; i < s->nact && s->nstarting; i++)
+		if (s->u[s->act[i]].state == U_STARTING &&
+		    attempt_launch(s, &s->u[s->act[i]], err) < 0)
 			return -1;
 	return 0;
 fail:
 	jr_store_batch_abort(s->st);
 fail_committed:
 	/* Nothing of this step is recorded: what was to start has not. */
-	for (i = s->live; i < s->nu; i++)
-		if (s->u[i].state == U_STARTING) {
-			s->u[i].state = U_WAITING;
-			s->u[i].attempt--;
-			logs_release(s, &s->u[i]);
-			free_paths(&s->u[i]);
+	for (i = 0; i < s->nact; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state == U_STARTING) {
+			u->state = U_WAITING;
+			u->attempt--;
+			logs_release(s, u);
+			free_paths(u);
 		}
+	}
 	s->nstarting = 0;
 	return -1;
 }
@@ -1038,8 +1083,8 @@ static int loop(struct sched *s, struct jr_err *err)
 		pfd[n].events = POLLIN;
 		n++;
 		now = jr_mono_ms();
-		for (i = s->live; i < s->nu; i++) {
-			struct unit *u = &s->u[i];
+		for (i = 0; i < s->nact; i++) {
+			struct unit *u = &s->u[s->act[i]];
 
 			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) &&
 			    (wake < 0 || u->next_mono < wake))
@@ -1073,8 +1118,8 @@ static int loop(struct sched *s, struct jr_err *err)
 			goto fail;
 		}
 		handle_signals(s);
-		for (i = s->live; i < s->nu; i++) {
-			struct unit *u = &s->u[i];
+		for (i = 0; i < s->nact; i++) {
+			struct unit *u = &s->u[s->act[i]];
 
 			if (u->state != U_RUNNING || !u->cmd)
 				continue;
@@ -1135,6 +1180,7 @@ static void sched_release(struct sched *s)
 		free(s->js[i].lock_path);
 	}
 	free(s->hooks);
+	free(s->act);
 	free(s->u);
 	free(s->js);
 	free(s->lock_dir);
