@@ -7,9 +7,11 @@
 #      (recorded_loop.c), to show what the recording alone costs;
 #   2. peak RSS of run over those jobs minus that of validate (<= 8 MiB);
 #   3. a one-job run on a database of 1,000,000 runs vs an empty one (<= 1.2);
-#   4. history JOB -n 20 and show PREFIX at 1,000,000 runs vs 1,000 (<= 1.5).
+#   4. history JOB -n 20 and show PREFIX at 1,000,000 runs vs 1,000 (<= 1.5);
+#   5. the time per run of a batch 5 times larger (no target: about 1.0
+#      while nothing per run grows with the batch).
 # BENCH_JOBS and BENCH_ROWS scale it down for a quick look; BENCH_PARTS picks
-# parts (default "run memory onejob history"); BENCH_REP sets the rounds of
+# parts (default "run memory onejob history scale"); BENCH_REP sets the rounds of
 # part 1 (default 3).
 set -u
 O=${O:-build}
@@ -55,7 +57,7 @@ subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNUL
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
-want() { case " ${BENCH_PARTS:-run memory onejob history} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${BENCH_PARTS:-run memory onejob history scale} " in *" $1 "*) return 0 ;; esac; return 1; }
 ratio() { python3 -c "import sys; print('%.3f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 
 if want run; then
@@ -152,4 +154,17 @@ ss=$(REP=10 secs "$JR" -c "$W/s/jobrunner.ini" show "$ps")
 sf=$(REP=10 secs "$JR" -c "$W/f/jobrunner.ini" show "$pf")
 echo "  history: 1000 ${hs}s, $ROWS ${hf}s: ratio $(ratio "$hf" "$hs") (target <= 1.5)"
 echo "  show:    1000 ${ss}s, $ROWS ${sf}s: ratio $(ratio "$sf" "$ss") (target <= 1.5)"
+fi
+
+if want scale; then
+echo "== scale: time per run, $N vs $((5 * N)) trivial jobs in one batch (warm, -j 2)"
+project "$W/x1" "$N"
+project "$W/x5" "$((5 * N))"
+"$JR" -c "$W/x1/jobrunner.ini" run -j 2 >/dev/null
+"$JR" -c "$W/x5/jobrunner.ini" run -j 2 >/dev/null
+t1=$(REP=2 secs "$JR" -c "$W/x1/jobrunner.ini" run -j 2)
+t5=$(REP=2 secs "$JR" -c "$W/x5/jobrunner.ini" run -j 2)
+echo "  $N jobs ${t1}s, $((5 * N)) jobs ${t5}s: time per run, ratio" \
+	"$(python3 -c "import sys; print('%.3f' % ((float(sys.argv[2]) / 5) / float(sys.argv[1])))" "$t1" "$t5")" \
+	"(about 1.0 when the cost of a run does not grow with the batch)"
 fi

@@ -3,7 +3,7 @@
 # `make bench`, never here): bare_loop runs what it is told; recorded_loop
 # records every run as issue 4's rule demands (each row succeeded, with
 # start and end times, in jobrunner's schema, readable by the CLI); the run
-# part of bench_run.sh prints its ratios.
+# and scale parts of bench_run.sh print their ratios.
 . "$(dirname "$0")/lib.sh"
 B=$JR_HELPERS
 
@@ -33,9 +33,9 @@ expect_exit 0 "jobrunner history reads the recorded baseline's database" \
 	"$JR" -c "$T/cfg/jobrunner.ini" history -n 30
 equals "history lists its 25 runs" "$(grep -c succeeded "$T/out")" 25
 
-BENCH_JOBS=30 BENCH_REP=1 BENCH_PARTS=run O=${O:-build} \
+BENCH_JOBS=30 BENCH_REP=1 BENCH_PARTS="run scale" O=${O:-build} \
 	bash "$JR_TOP/tests/bench/bench_run.sh" >"$T/bench" 2>&1
-check "bench_run.sh run part succeeds at a tiny size" test $? -eq 0
+check "bench_run.sh run and scale parts succeed at a tiny size" test $? -eq 0
 for j in 1 2; do
 	check "bench_run.sh prints -j $j ratios against both baselines" \
 		grep -Eq "^  -j $j: bare [0-9]+ runs/s; recorded [0-9]+/s \(ratio [0-9.]+\); jobrunner cold" "$T/bench"
@@ -43,5 +43,7 @@ done
 equals "bench_run.sh: jobrunner over recorded, twice" \
 	"$(grep -c 'jobrunner over recorded: cold [0-9.]*, warm [0-9.]*' "$T/bench")" 2
 contains "bench_run.sh: every jobrunner run recorded" "$T/bench" "60 runs recorded"
+check "bench_run.sh prints the time per run of a 5 times larger batch" \
+	grep -Eq '^  30 jobs [0-9.]+s, 150 jobs [0-9.]+s: time per run, ratio [0-9.]+ ' "$T/bench"
 diag <"$T/bench"
 done_testing
