@@ -76,7 +76,9 @@ void jr_store_close(struct jr_store *st);
  * another boot of this host, or no process with that pid and start time.
  * An invocation recorded on another host in another boot, or in another
  * pid namespace of this boot, is left alone (it cannot be checked).
- * Uses partial indexes only: constant time in the number of finished runs. */
+ * Reads only the unfinished rows (the partial index invocations_running,
+ * the 'running' range of runs_status): constant time in the number of
+ * finished runs. */
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 
 /* An invocation: one jobrunner command that runs jobs. Records argv, host,
