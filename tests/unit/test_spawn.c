@@ -120,6 +120,27 @@ static char *lines_with(const char *out, const char *prefix)
 	return jr_buf_detach(&b, NULL);
 }
 
+/* Runs cmd (then frees it) and returns the lines of its output that start
+ * with prefix. */
+static char *run_lines(struct jr_cmd *cmd, const char *prefix)
+{
+	char *out = run_output(cmd, NULL), *lines = lines_with(out, prefix);
+
+	free(out);
+	jr_cmd_free(cmd);
+	return lines;
+}
+
+/* How many times needle occurs in s. */
+static int count_of(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
 static void fd_write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -256,12 +277,9 @@ static void test_2_environment(void **state)
 
 	(void)state;
 	cmd = probe_cmd("dump");
-	out = run_output(cmd, NULL);
-	env = lines_with(out, "env ");
+	env = run_lines(cmd, "env ");
 	assert_string_equal(env, "");
 	free(env);
-	free(out);
-	jr_cmd_free(cmd);
 
 	setenv("PATH", "/usr/bin:/bin", 1);
 	setenv("HOME", "/home/h", 1);
@@ -276,8 +294,7 @@ static void test_2_environment(void **state)
 
 	cmd = probe_cmd("dump");
 	jr_cmd_env_pass_common(cmd);
-	out = run_output(cmd, NULL);
-	env = lines_with(out, "env ");
+	env = run_lines(cmd, "env ");
 	assert_string_equal(env, "env HOME=/home/h\n"
 				 "env LANG=en_US.UTF-8\n"
 				 "env LC_ALL=C\n"
@@ -285,20 +302,15 @@ static void test_2_environment(void **state)
 				 "env TMPDIR=/tmp/t\n"
 				 "env USER=u\n");
 	free(env);
-	free(out);
-	jr_cmd_free(cmd);
 
 	/* An explicit locale suppresses LC_ALL=C, whatever the order. */
 	cmd = probe_cmd("dump");
 	jr_cmd_env_pair(cmd, "LANG", "fr_FR.UTF-8");
 	jr_cmd_env_pass_common(cmd);
 	jr_cmd_env_pair(cmd, "LANG", "de_DE.UTF-8");
-	out = run_output(cmd, NULL);
-	env = lines_with(out, "env L");
+	env = run_lines(cmd, "env L");
 	assert_string_equal(env, "env LANG=de_DE.UTF-8\n");
 	free(env);
-	free(out);
-	jr_cmd_free(cmd);
 
 	cmd = probe_cmd("dump");
 	jr_cmd_env_pass_common(cmd);
@@ -317,12 +329,9 @@ static void test_2_environment(void **state)
 	jr_cmd_env_string(cmd, "B=two words");
 	jr_cmd_env_pair(cmd, "A", "3");
 	jr_cmd_env_pair(cmd, "NL", "x\ny");
-	out = run_output(cmd, NULL);
-	env = lines_with(out, "env ");
+	env = run_lines(cmd, "env ");
 	assert_string_equal(env, "env A=3\nenv B=two words\nenv JR_PASSED=p=q\nenv NL=x\\ny\n");
 	free(env);
-	free(out);
-	jr_cmd_free(cmd);
 
 	/* inherit-all, then an override. */
 	cmd = probe_cmd("dump");
@@ -352,7 +361,7 @@ static void test_3_descriptors(void **state)
 	int extra[200], fa, fb, sa = -1, sb = -1;
 	char pa[PATH_MAX], pb[PATH_MAX], line[PATH_MAX + 16];
 	struct jr_cmd *cmd;
-	char *out, *fds;
+	char *fds;
 
 	(void)state;
 	for (int i = 0; i < 200; i++) {
@@ -360,23 +369,14 @@ static void test_3_descriptors(void **state)
 		assert_true(extra[i] >= 0);
 	}
 	cmd = probe_cmd("dump");
-	out = run_output(cmd, NULL);
-	fds = lines_with(out, "fd ");
+	fds = run_lines(cmd, "fd ");
 	/* stdin and stderr are /dev/null, stdout the output pipe. */
 	assert_true(has_line(fds, "fd 0 /dev/null"));
 	assert_true(has_line(fds, "fd 2 /dev/null"));
 	assert_non_null(strstr(fds, "fd 1 pipe:"));
 	assert_null(strstr(fds, "fd 3"));
-	{
-		int n = 0;
-
-		for (char *p = fds; (p = strstr(p, "fd ")); p += 3)
-			n++;
-		assert_int_equal(n, 3);
-	}
+	assert_int_equal(count_of(fds, "fd "), 3);
 	free(fds);
-	free(out);
-	jr_cmd_free(cmd);
 
 	/* Crossed: parent 3 -> child 4, parent 4 -> child 3. */
 	snprintf(pa, sizeof(pa), "%s/fileA", tmpdir);
@@ -391,8 +391,7 @@ static void test_3_descriptors(void **state)
 	jr_cmd_preserve_fd(cmd, 3, 4);
 	jr_cmd_preserve_fd(cmd, 4, 3);
 	jr_cmd_preserve_fd(cmd, fa, 9);
-	out = run_output(cmd, NULL);
-	fds = lines_with(out, "fd ");
+	fds = run_lines(cmd, "fd ");
 	snprintf(line, sizeof(line), "fd 3 %s", pb);
 	assert_true(has_line(fds, line));
 	snprintf(line, sizeof(line), "fd 4 %s", pa);
@@ -400,32 +399,21 @@ static void test_3_descriptors(void **state)
 	snprintf(line, sizeof(line), "fd 9 %s", pa);
 	assert_true(has_line(fds, line));
 	/* exactly 0 1 2 3 4 9 */
-	{
-		int n = 0;
-
-		for (char *p = fds; (p = strstr(p, "fd ")); p += 3)
-			n++;
-		assert_int_equal(n, 6);
-	}
+	assert_int_equal(count_of(fds, "fd "), 6);
 	free(fds);
-	free(out);
-	jr_cmd_free(cmd);
 
 	/* No crossing (each source goes straight to its target): fa to its
 	 * own number (its close-on-exec flag must not survive), fb elsewhere. */
 	cmd = probe_cmd("dump");
 	jr_cmd_preserve_fd(cmd, fa, fa);
 	jr_cmd_preserve_fd(cmd, fb, 20);
-	out = run_output(cmd, NULL);
-	fds = lines_with(out, "fd ");
+	fds = run_lines(cmd, "fd ");
 	snprintf(line, sizeof(line), "fd %d %s", fa, pa);
 	assert_true(has_line(fds, line));
 	snprintf(line, sizeof(line), "fd 20 %s", pb);
 	assert_true(has_line(fds, line));
 	assert_true(has_line(fds, "fd 0 /dev/null"));
 	free(fds);
-	free(out);
-	jr_cmd_free(cmd);
 
 	/* preserve to a child number < 3 is a deferred error. */
 	cmd = probe_cmd("dump");
