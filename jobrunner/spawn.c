@@ -122,10 +122,11 @@ struct jr_cmd {
 	int64_t start_mono;
 	int64_t timeout_at; /* mono; -1 none */
 	bool term_sent, kill_sent;
-	int64_t term_mono, kill_at;
+	enum jr_kill_reason term_reason; /* why TERM was sent: KILL says the same */
+	int64_t kill_at;
 	bool reaped;
 	int64_t reaped_mono;
-	int leftover_state; /* 0 not checked, 1 TERM sent, 2 done */
+	enum { LEFT_UNCHECKED, LEFT_TERM_SENT, LEFT_DONE } leftovers;
 	int64_t leftover_kill_at;
 	int64_t last_kill_mono; /* -1: the core never signalled */
 	struct jr_cmd_signal *sigs;
@@ -559,8 +560,7 @@ const char *jr_cmd_output(const struct jr_cmd *cmd, size_t *len, bool *truncated
 
 const char *jr_cmd_errout(const struct jr_cmd *cmd, size_t *len, bool *truncated)
 {
-	if (cmd->merge_stderr)
-		return collected(cmd, &cmd->err, &cmd->errbuf, false, len, truncated);
+	/* Merged into stdout, stderr is no buffer (jr_cmd_merge_stderr). */
 	return collected(cmd, &cmd->err, &cmd->errbuf, cmd->err_trunc, len, truncated);
 }
 
@@ -689,19 +689,6 @@ static int resolve_path(struct jr_cmd *cmd, struct prep *p)
 	return -1;
 }
 
-static int parse_id(const char *s, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out >= (unsigned long)UINT32_MAX)
-		return -1;
-	return 0;
-}
-
 /* Resolves user and group in the parent: uid, gid and the supplementary
  * groups the child will set. */
 static int resolve_user(struct jr_cmd *cmd, struct prep *p)
@@ -710,7 +697,7 @@ static int resolve_user(struct jr_cmd *cmd, struct prep *p)
 	struct group gr, *grp = NULL;
 	char *buf = NULL;
 	size_t buflen = 16384;
-	unsigned long id;
+	int64_t id; /* a numeric id: below (uid_t)-1, which means none */
 	const char *uname = NULL;
 	int rc = -1, e;
 
@@ -718,7 +705,7 @@ static int resolve_user(struct jr_cmd *cmd, struct prep *p)
 		return 0;
 	buf = jr_xmalloc(buflen);
 	if (cmd->user) {
-		if (parse_id(cmd->user, &id) == 0) {
+		if (jr_parse_i64(cmd->user, 0, UINT32_MAX - 1, &id) == 0) {
 			p->uid = (uid_t)id;
 			e = getpwuid_r(p->uid, &pw, buf, buflen, &pwp);
 		} else {
@@ -742,7 +729,7 @@ static int resolve_user(struct jr_cmd *cmd, struct prep *p)
 	if (cmd->group) {
 		char *gbuf = jr_xmalloc(buflen);
 
-		if (parse_id(cmd->group, &id) == 0) {
+		if (jr_parse_i64(cmd->group, 0, UINT32_MAX - 1, &id) == 0) {
 			p->gid = (gid_t)id;
 		} else {
 			e = getgrnam_r(cmd->group, &gr, gbuf, buflen, &grp);
@@ -940,16 +927,12 @@ static void record_signal(struct jr_cmd *cmd, int sig, enum jr_kill_reason reaso
 static const char *step_name(enum jr_child_step step)
 {
 	switch (step) {
-	case JR_STEP_SIGNALS:
-		return "reset signals";
 	case JR_STEP_SETSID:
 		return "setsid";
 	case JR_STEP_DUP:
 		return "dup2";
 	case JR_STEP_CLOSE:
 		return "close descriptors";
-	case JR_STEP_UMASK:
-		return "umask";
 	case JR_STEP_RLIMIT:
 		return "setrlimit";
 	case JR_STEP_SETGROUPS:
@@ -1474,6 +1457,16 @@ static void pump(struct jr_cmd *cmd)
 	drain(&cmd->err_fd, &cmd->errbuf, cmd->err.cap, &cmd->err_trunc);
 }
 
+/* Sends sig to the command's process group, or to its process while it is
+ * not reaped, and records it: whether one of them got it. */
+static bool signal_cmd(struct jr_cmd *cmd, int sig, enum jr_kill_reason reason)
+{
+	if (kill(-cmd->pid, sig) != 0 && (cmd->reaped || kill(cmd->pid, sig) != 0))
+		return false;
+	record_signal(cmd, sig, reason);
+	return true;
+}
+
 static void send_term(struct jr_cmd *cmd, enum jr_kill_reason reason)
 {
 	int64_t now = jr_mono_ms();
@@ -1481,28 +1474,15 @@ static void send_term(struct jr_cmd *cmd, enum jr_kill_reason reason)
 	if (cmd->term_sent)
 		return;
 	cmd->term_sent = true;
-	cmd->term_mono = now;
+	cmd->term_reason = reason;
 	cmd->last_kill_mono = now;
 	cmd->kill_at = now + cmd->grace_ms;
 	if (reason == JR_KILL_TIMEOUT)
 		cmd->res.timed_out = true;
 	else if (reason == JR_KILL_INTERRUPT)
 		cmd->res.interrupted = true;
-	if (kill(-cmd->pid, SIGTERM) == 0)
-		record_signal(cmd, SIGTERM, reason);
-	else if (!cmd->reaped && kill(cmd->pid, SIGTERM) == 0)
-		record_signal(cmd, SIGTERM, reason);
-	else if (cmd->reaped)
+	if (!signal_cmd(cmd, SIGTERM, reason) && cmd->reaped)
 		cmd->kill_sent = true; /* nothing left to escalate against */
-}
-
-static enum jr_kill_reason term_reason(const struct jr_cmd *cmd)
-{
-	for (size_t i = 0; i < cmd->nsigs; i++) {
-		if (cmd->sigs[i].sig == SIGTERM && cmd->sigs[i].reason != JR_KILL_LEFTOVER)
-			return cmd->sigs[i].reason;
-	}
-	return cmd->res.timed_out ? JR_KILL_TIMEOUT : JR_KILL_INTERRUPT;
 }
 
 static bool group_alive(const struct jr_cmd *cmd)
@@ -1516,14 +1496,12 @@ static void escalate(struct jr_cmd *cmd, int64_t now)
 		return;
 	cmd->kill_sent = true;
 	cmd->last_kill_mono = now;
-	if (kill(-cmd->pid, SIGKILL) == 0)
-		record_signal(cmd, SIGKILL, term_reason(cmd));
-	else if (!cmd->reaped && kill(cmd->pid, SIGKILL) == 0)
-		record_signal(cmd, SIGKILL, term_reason(cmd));
+	signal_cmd(cmd, SIGKILL, cmd->term_reason);
 }
 
-/* Processes (not zombies) whose process group or session is id. */
-static int scan_group(pid_t id, pid_t *out, int max)
+/* Sends sig (0: none) to each process (not a zombie) whose process group or
+ * session is id; returns how many there are. */
+static int scan_group(pid_t id, int sig)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -1550,8 +1528,8 @@ static int scan_group(pid_t id, pid_t *out, int max)
 			continue;
 		if (pgrp != id && sid != id)
 			continue;
-		if (n < max)
-			out[n] = (pid_t)pid;
+		if (sig)
+			kill((pid_t)pid, sig);
 		n++;
 	}
 	closedir(d);
@@ -1639,48 +1617,47 @@ static bool maybe_leftovers(const struct jr_cmd *cmd)
 	return untracked_children() != 0;
 }
 
-#define JR_MAX_LEFTOVERS 4096
+/* Whether leftovers of cmd may still need killing or reaping. */
+static bool leftovers_pending(const struct jr_cmd *cmd)
+{
+	return cmd->kill_leftovers && cmd->leftovers != LEFT_DONE;
+}
 
+/* After the main process ended: TERM what is left in its group and session,
+ * then, grace_ms later, KILL what is still there. */
 static void handle_leftovers(struct jr_cmd *cmd, int64_t now)
 {
-	pid_t *pids;
 	int n;
 
-	if (!cmd->kill_leftovers || cmd->leftover_state == 2)
+	if (!leftovers_pending(cmd))
 		return;
-	if (cmd->leftover_state == 0 && !maybe_leftovers(cmd)) {
-		cmd->res.leftovers = 0;
-		cmd->res.alone = true;
-		cmd->leftover_state = 2;
+	if (!maybe_leftovers(cmd)) {
+		if (cmd->leftovers == LEFT_UNCHECKED)
+			cmd->res.alone = true;
+		cmd->leftovers = LEFT_DONE;
 		return;
 	}
-	pids = jr_xmalloc(JR_MAX_LEFTOVERS * sizeof(*pids));
-	n = scan_group(cmd->pid, pids, JR_MAX_LEFTOVERS);
-	if (n > JR_MAX_LEFTOVERS)
-		n = JR_MAX_LEFTOVERS;
-	if (cmd->leftover_state == 0) {
+	if (cmd->leftovers == LEFT_UNCHECKED) {
+		n = scan_group(cmd->pid, SIGTERM);
 		cmd->res.leftovers = n;
 		if (n == 0) {
-			cmd->leftover_state = 2;
-			goto out;
+			cmd->leftovers = LEFT_DONE;
+			return;
 		}
-		for (int i = 0; i < n; i++)
-			kill(pids[i], SIGTERM);
 		record_signal(cmd, SIGTERM, JR_KILL_LEFTOVER);
 		cmd->last_kill_mono = now;
 		cmd->leftover_kill_at = now + cmd->grace_ms;
-		cmd->leftover_state = 1;
-	} else if (n == 0) {
-		cmd->leftover_state = 2;
-	} else if (now >= cmd->leftover_kill_at) {
-		for (int i = 0; i < n; i++)
-			kill(pids[i], SIGKILL);
-		record_signal(cmd, SIGKILL, JR_KILL_LEFTOVER);
-		cmd->last_kill_mono = now;
-		cmd->leftover_state = 2;
+		cmd->leftovers = LEFT_TERM_SENT;
+	} else if (now < cmd->leftover_kill_at) {
+		if (scan_group(cmd->pid, 0) == 0)
+			cmd->leftovers = LEFT_DONE;
+	} else {
+		if (scan_group(cmd->pid, SIGKILL) > 0) {
+			record_signal(cmd, SIGKILL, JR_KILL_LEFTOVER);
+			cmd->last_kill_mono = now;
+		}
+		cmd->leftovers = LEFT_DONE;
 	}
-out:
-	free(pids);
 }
 
 static int64_t drain_deadline(const struct jr_cmd *cmd)
@@ -1724,7 +1701,7 @@ int jr_cmd_poll(struct jr_cmd *cmd)
 	if (!cmd->reaped)
 		return 0;
 	handle_leftovers(cmd, now);
-	if (cmd->kill_leftovers && cmd->leftover_state != 2)
+	if (leftovers_pending(cmd))
 		return 0;
 	if (escalation_pending(cmd))
 		return 0;
@@ -1789,7 +1766,7 @@ int64_t jr_cmd_deadline(const struct jr_cmd *cmd)
 	if (cmd->reaped) {
 		bool busy = false;
 
-		if (cmd->kill_leftovers && cmd->leftover_state != 2) {
+		if (leftovers_pending(cmd)) {
 			dmin(&d, now + JR_RECHECK_MS);
 			busy = true;
 		}

@@ -15,12 +15,10 @@
 /* The step of the child setup that failed, sent to the parent with errno. */
 enum jr_child_step {
 	JR_STEP_NONE = 0,
-	JR_STEP_SIGNALS,
 	JR_STEP_SETSID,
 	JR_STEP_DUP,
 	JR_STEP_CLOSE,
 	JR_STEP_CHDIR,
-	JR_STEP_UMASK,
 	JR_STEP_RLIMIT,
 	JR_STEP_SETGROUPS,
 	JR_STEP_SETGID,
