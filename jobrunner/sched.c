@@ -1069,6 +1069,7 @@ static int loop(struct sched *s, struct jr_err *err)
 		int64_t now, wake = -1, dl;
 		size_t i, n = 0;
 		int timeout, k;
+		bool free_slot;
 
 		/* The steps that end attempts also fill their slots. */
 		if (step(s, err) < 0)
@@ -1078,15 +1079,18 @@ static int loop(struct sched *s, struct jr_err *err)
 		if (s->ndone == s->nu && s->nhooks == 0)
 			break;
 		/* Descriptors: the signal pipe, then each running command's. */
-		jr_xgrow((void **)&pfd, &apfd, 1 + (s->nrunning + s->nhooks) * 4 + 4, sizeof(*pfd));
+		jr_xgrow((void **)&pfd, &apfd, 1, sizeof(*pfd));
 		pfd[n].fd = sig_pipe[0];
 		pfd[n].events = POLLIN;
 		n++;
 		now = jr_mono_ms();
+		free_slot = s->nrunning + s->nstarting < (size_t)s->opts->parallel;
 		for (i = 0; i < s->nact; i++) {
 			struct unit *u = &s->u[s->act[i]];
 
-			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) &&
+			/* A retry or lock wait that came due can only start in
+			 * a free slot: with none, a process's end wakes us. */
+			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) && free_slot &&
 			    (wake < 0 || u->next_mono < wake))
 				wake = u->next_mono;
 			if (u->state != U_RUNNING || !u->cmd)

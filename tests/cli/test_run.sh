@@ -60,6 +60,30 @@ EOF2
 expect_exit 1 "retries exhausted: exit 1" jr run always-fails
 equals "1 + 2 attempts" "$(q "select count(*) from runs where job='always-fails' and status='failed'")" 3
 
+# A retry that comes due while every slot is busy waits for a slot without
+# spinning: jobrunner's CPU over two seconds of a sleeping job stays small
+# (a busy loop took the whole two seconds of CPU).
+job retry3.yaml <<'EOF2'
+jobs:
+  - name: retry-while-full
+    command: ["false"]
+    retries: {count: 1, delay: 100ms}
+  - name: holds-the-slot
+    command: [sleep, "2"]
+EOF2
+cpu=$(python3 - "$JR" "$P/jobrunner.ini" <<'PY'
+import resource, subprocess, sys
+subprocess.run([sys.argv[1], "-c", sys.argv[2], "run", "-j", "1", "holds-the-slot", "retry-while-full"],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(int((r.ru_utime + r.ru_stime) * 1000))
+PY
+)
+if [ "$cpu" -lt 1000 ]; then ok "a due retry waits for a free slot without spinning (${cpu} ms CPU)"
+else nok "a due retry with no free slot spun: ${cpu} ms CPU in 2 s"; fi
+equals "the retry ran once the slot was free" \
+	"$(q "select count(*) from runs where job='retry-while-full'")" 2
+
 # --- timeout: the whole process group goes, the run is timed_out ---
 job timeout.yaml <<'EOF2'
 name: slow
