@@ -277,8 +277,9 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 		printf("cpu         user %lld ms, system %lld ms\n", (long long)r->user_ms,
 		       (long long)r->sys_ms);
 		printf("max rss     %lld KiB\n", (long long)r->max_rss_kb);
+		printf("left behind %d process%s\n", r->leftovers,
+		       r->leftovers == 1 ? "" : "es");
 	}
-	printf("left behind %d process%s\n", r->leftovers, r->leftovers == 1 ? "" : "es");
 	for (i = 0; i < nsig; i++) {
 		fmt_opt_time(sigs[i].at_ms, t1, sizeof(t1));
 		printf("%s SIG%s sent at %s (%s)\n", i ? "           " : "signals    ",

@@ -487,16 +487,16 @@ static char *redact(const struct jr_job *job, const char *text)
 
 /* Records a run that never started (skipped or unrunnable) and ends the unit. */
 static int record_unstarted(struct sched *s, struct unit *u, enum jr_run_status status,
-			    const char *why, struct jr_err *err)
+			    const char *why, bool benign, struct jr_err *err)
 {
 	char *red = redact(u->job, why);
-	bool benign = status == JR_RUN_SKIPPED && !s->stopping && !strncmp(why, "already running", 15);
 	int ret;
 
+	/* It never started: no start time, no usage (the store dates its
+	 * end). */
 	run_init(s, u);
 	u->run.status = status;
 	u->run.machine = NULL;
-	u->run.started_ms = u->run.finished_ms = jr_now_ms();
 	u->run.error = red;
 	jr_run_id_new(u->run.id);
 	ret = jr_store_run_insert(s->st, &u->run, err);
@@ -869,7 +869,7 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 			return 0;
 		if (need->nok < need->nunits) {
 			char *why = jr_xasprintf("need '%s' did not succeed", need->job->name);
-			int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, err);
+			int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, false, err);
 
 			free(why);
 			return r < 0 ? -1 : 0;
@@ -877,7 +877,7 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 	}
 	if (!u->backend) {
 		char *why = jr_xasprintf("no backend can run it: %s", u->decision.buf);
-		int r = record_unstarted(s, u, JR_RUN_UNRUNNABLE, why, err);
+		int r = record_unstarted(s, u, JR_RUN_UNRUNNABLE, why, false, err);
 
 		free(why);
 		return r < 0 ? -1 : 0;
@@ -913,7 +913,8 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 busy: {
 		char *why = jr_xasprintf("already running: another jobrunner holds %s (concurrency: forbid)",
 					 js->lock_path);
-		int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, err);
+		/* Another invocation runs the job: no failure of this one. */
+		int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, !s->stopping, err);
 
 		free(why);
 		return r < 0 ? -1 : 0;
@@ -1028,7 +1029,7 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 			if (u->state == U_RETRY)
 				u->attempt++; /* the retry that will not happen */
 			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
-					     err) < 0)
+					     false, err) < 0)
 				return -1;
 		}
 	}

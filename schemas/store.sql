@@ -11,8 +11,10 @@
 -- since the Unix epoch (UTC); the views show them as local date and time.
 -- A NULL column means "not known / does not apply".
 --
--- Durability: jobrunner commits each change in its own small transaction
--- (BEGIN IMMEDIATE) with PRAGMA synchronous = NORMAL by default: a committed
+-- Durability: jobrunner commits in small transactions (BEGIN IMMEDIATE):
+-- while it runs jobs, one per step, holding the ends of the runs that
+-- finished and the `running` rows of the runs about to start, each committed
+-- before its process starts. PRAGMA synchronous = NORMAL by default: a committed
 -- run survives any crash of jobrunner or of a job, but the last commits
 -- before a power loss or kernel crash may be lost. `synchronous = full` in
 -- jobrunner.ini makes every commit durable against power loss too, at the

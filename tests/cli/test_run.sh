@@ -118,6 +118,12 @@ equals "needs run first" "$(tr '\n' ' ' <"$P/jobs.d/order.txt")" "first second "
 expect_exit 1 "a failed need fails the batch" jr run after-broken
 equals "dependent of a failed need is skipped, naming it" "$(q "select status, error from runs where job='after-broken'")" "skipped|need 'broken' did not succeed"
 contains "summary names the skipped dependent" "$T/err" "after-broken"
+equals "a skipped run has no start time and no usage" \
+	"$(q "select started_ms is null, finished_ms > 0, duration_ms is null, user_ms is null, leftovers is null from runs where job='after-broken'")" "1|1|1|1|1"
+expect_exit 0 "show of a skipped run" jr show after-broken
+contains "show: it never started" "$T/out" "started     -"
+lacks "show: no duration for it" "$T/out" "duration"
+lacks "show: nothing left behind by what never ran" "$T/out" "left behind"
 
 # --- unrunnable: no backend can, and the reasons are recorded ---
 job unrunnable.yaml <<'EOF2'
