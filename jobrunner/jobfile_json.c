@@ -294,6 +294,10 @@ void jr_job_finish(struct jr_job *job)
 
 	/* Members in key order, so that done() has nothing to sort. */
 	put(&env, "inherit", job->env_inherit_all ? jstr("all") : jstrv(&job->env_inherit));
+	/* A list given in the file passes only those: no LC_ALL=C, which the
+	 * default (the same common list, filled in) adds. */
+	if (!job->env_inherit_all && !job->env_inherit_default)
+		put(&env, "inherit_only", jr_xstrdup("true"));
 	put(&env, "secret", jstrv(&job->env_secret));
 	put(&env, "set", jkv(job->env_set, job->nenv_set, job));
 	put(&retry, "backoff", jr_xasprintf("%.17g", job->retry.backoff));

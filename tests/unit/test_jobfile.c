@@ -930,6 +930,14 @@ static void test_hash(void **state)
 	free(h5);
 	free(h6);
 	free(h7);
+	/* The default inherit list and the same list written out differ in
+	 * what the job gets (LC_ALL=C only by default), so in their hash. */
+	h1 = hash_of(f, "name: e\ncommand: [x]\n");
+	h2 = hash_of(f, "name: e\ncommand: [x]\n"
+			"env: {inherit: [PATH, HOME, USER, LOGNAME, TMPDIR, LANG, TZ]}\n");
+	assert_string_not_equal(h1, h2);
+	free(h1);
+	free(h2);
 
 	/* The hash is SHA-256 of the canonical JSON (checked against a known value). */
 	load_ok(f, "name: hello\ncommand: [echo, hello]\ncwd: /base\n");
