@@ -45,7 +45,6 @@ struct unit {
 	const struct jr_backend *backend;
 	struct jr_buf decision;
 	enum unit_state state;
-	enum jr_run_status final; /* when U_DONE */
 	int attempt;
 	int64_t next_mono; /* U_RETRY / U_LOCKWAIT: when to try again */
 	int64_t delay_ms;  /* the next retry's delay */
@@ -65,8 +64,8 @@ struct jobstate {
 	size_t *needs; /* indices of jobstates */
 	size_t nneeds;
 	size_t nunits, ndone, nok;
-	bool logdir_checked; /* its log directory, if any, was checked */
-	bool logdir_ok;	     /* its log directory was made and checked */
+	char *logdir; /* log_dir/JOB: its logs and hooks' output */
+	enum { LOGDIR_UNCHECKED, LOGDIR_CHECKED, LOGDIR_MADE } logdir_state;
 	int lock_fd;   /* -1 when not held */
 	bool lock_busy; /* forbid: another invocation holds it */
 	char *lock_path;
@@ -445,7 +444,6 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 	struct jobstate *js = &s->js[u->js];
 
 	u->state = U_DONE;
-	u->final = final;
 	s->ndone++;
 	while (s->live < s->nu && s->u[s->live].state == U_DONE)
 		s->live++;
@@ -526,12 +524,11 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		snprintf(code, sizeof(code), "%d", u->run.exit_code);
 	else
 		code[0] = '\0';
-	if (u->stdout_path) {
+	{
 		struct jr_err e = JR_ERR_INIT;
 
 		if (job_log_dir(s, u, &e) == 0)
-			logpath = jr_xasprintf("%.*s.hooks", (int)(strlen(u->stdout_path) - 4),
-					       u->stdout_path);
+			logpath = jr_xasprintf("%s/%s.hooks", s->js[u->js].logdir, u->run.id);
 		else
 			fprintf(stderr, "jobrunner: %s hooks of %s: %s\n", kind, u->job->name, e.msg);
 	}
@@ -598,18 +595,15 @@ static void free_paths(struct unit *u)
 static int job_log_dir(struct sched *s, struct unit *u, struct jr_err *err)
 {
 	struct jobstate *js = &s->js[u->js];
-	char *dir;
-	int r = 0;
 
-	if (js->logdir_ok)
+	if (js->logdir_state == LOGDIR_MADE)
 		return 0;
 	/* log_dir itself is private (checked at start), so nobody else can
 	 * replace the directory afterwards. */
-	dir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
-	r = ensure_private_dir(dir, err);
-	free(dir);
-	js->logdir_ok = r == 0;
-	return r;
+	if (ensure_private_dir(js->logdir, err) < 0)
+		return -1;
+	js->logdir_state = LOGDIR_MADE;
+	return 0;
 }
 
 /* Ends the log at *fd (file *live, going to dest): the tail of what it
@@ -639,7 +633,8 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 	return red;
 }
 
-/* Gives back the unused log files of an attempt that did not start. */
+/* Gives back the unused log files of an attempt that did not start (its
+ * paths go with free_paths). */
 static void logs_release(struct sched *s, struct unit *u)
 {
 	if (u->out_fd >= 0 && jr_log_end(s->logs, u->out_fd, &u->out_live, JR_LOG_REUSE) == 1)
@@ -647,9 +642,6 @@ static void logs_release(struct sched *s, struct unit *u)
 	if (u->err_fd >= 0 && jr_log_end(s->logs, u->err_fd, &u->err_live, JR_LOG_REUSE) == 1)
 		unlink(u->err_live);
 	u->out_fd = u->err_fd = -1;
-	free(u->out_live);
-	free(u->err_live);
-	u->out_live = u->err_live = NULL;
 }
 
 /* The tail of a job's own output file (stdout/stderr: {file: ...}). */
@@ -688,6 +680,8 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	} else {
 		const struct jr_cmd_signal *sigs = jr_cmd_signals(u->cmd, &nsig);
 
+		if (u->machine)
+			u->run.machine = u->machine;
 		u->run.exit_code = r->exit_code;
 		u->run.signal = r->signal;
 		u->run.pid = r->pid;
@@ -773,18 +767,16 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
  * are files in use (logfile.h), which its row names until it ends. */
 static int attempt_begin(struct sched *s, struct unit *u, struct jr_err *err)
 {
-	char *jobdir = NULL;
+	struct jobstate *js = &s->js[u->js];
 	int tries = 0;
 
-	if (u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) {
-		jobdir = jr_xasprintf("%s/%s", s->cfg->log_dir, u->job->name);
-		/* Refused before the job runs if it exists and is not private;
-		 * made only when a kept log needs it (job_log_dir). */
-		if (!s->js[u->js].logdir_checked) {
-			if (private_dir(jobdir, DIR_CHECK_ONLY, err) < 0)
-				goto fail;
-			s->js[u->js].logdir_checked = true;
-		}
+	/* Refused before the job runs if it exists and is not private; made
+	 * only when a kept log needs it (job_log_dir). */
+	if ((u->job->out.kind == JR_IO_LOG || u->job->err.kind == JR_IO_LOG) &&
+	    js->logdir_state == LOGDIR_UNCHECKED) {
+		if (private_dir(js->logdir, DIR_CHECK_ONLY, err) < 0)
+			goto fail;
+		js->logdir_state = LOGDIR_CHECKED;
 	}
 	if (u->job->out.kind == JR_IO_LOG &&
 	    (u->out_fd = jr_log_open(s->logs, &u->out_live, err)) < 0)
@@ -796,14 +788,14 @@ static int attempt_begin(struct sched *s, struct unit *u, struct jr_err *err)
 again:
 	run_init(s, u);
 	u->run.status = JR_RUN_RUNNING;
-	u->run.machine = jr_machine_fact(s->host, "hostname");
+	u->run.machine = s->host->hostname; /* until the backend names its machine */
 	u->run.started_ms = jr_now_ms();
 	/* The id names the log files, so it is chosen before the insert. */
 	jr_run_id_new(u->run.id);
 	free(u->stdout_path);
 	free(u->stderr_path);
-	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", jobdir, u->run.id) : NULL;
-	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", jobdir, u->run.id) : NULL;
+	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", js->logdir, u->run.id) : NULL;
+	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", js->logdir, u->run.id) : NULL;
 	u->run.stdout_path = u->out_live ? u->out_live
 					 : u->job->out.kind == JR_IO_FILE ? u->job->out.path : NULL;
 	u->run.stderr_path = u->err_live ? u->err_live
@@ -815,13 +807,11 @@ again:
 		u->attempt--;
 		goto fail;
 	}
-	free(jobdir);
 	u->state = U_STARTING;
 	act_add(s, u);
 	s->nstarting++;
 	return 0;
 fail:
-	free(jobdir);
 	logs_release(s, u);
 	free_paths(u);
 	return -1;
@@ -835,7 +825,6 @@ static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 	struct jr_attempt a;
 
 	s->nstarting--;
-	u->state = U_REAPED; /* until it runs: a failed start ends here */
 	memset(&a, 0, sizeof(a));
 	a.job = u->job;
 	a.target = u->target;
@@ -1052,9 +1041,9 @@ static void handle_signals(struct sched *s)
 		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
 			c == SIGINT ? "interrupted" : "terminated", s->nrunning,
 			s->nrunning == 1 ? "" : "s");
-		for (i = s->live; i < s->nu; i++)
-			if (s->u[i].state == U_RUNNING && s->u[i].cmd)
-				jr_cmd_terminate(s->u[i].cmd, JR_KILL_INTERRUPT);
+		for (i = 0; i < s->nact; i++)
+			if (s->u[s->act[i]].state == U_RUNNING)
+				jr_cmd_terminate(s->u[s->act[i]].cmd, JR_KILL_INTERRUPT);
 		for (i = 0; i < s->nhooks; i++)
 			jr_cmd_terminate(s->hooks[i].cmd, JR_KILL_INTERRUPT);
 	}
@@ -1094,7 +1083,7 @@ static int loop(struct sched *s, struct jr_err *err)
 			if ((u->state == U_RETRY || u->state == U_LOCKWAIT) && free_slot &&
 			    (wake < 0 || u->next_mono < wake))
 				wake = u->next_mono;
-			if (u->state != U_RUNNING || !u->cmd)
+			if (u->state != U_RUNNING)
 				continue;
 			if (!u->pid_saved && (wake < 0 || u->started_mono + PID_WRITE_MS < wake))
 				wake = u->started_mono + PID_WRITE_MS;
@@ -1126,7 +1115,7 @@ static int loop(struct sched *s, struct jr_err *err)
 		for (i = 0; i < s->nact; i++) {
 			struct unit *u = &s->u[s->act[i]];
 
-			if (u->state != U_RUNNING || !u->cmd)
+			if (u->state != U_RUNNING)
 				continue;
 			if (jr_cmd_poll(u->cmd) == 1) {
 				u->state = U_REAPED;
@@ -1183,6 +1172,7 @@ static void sched_release(struct sched *s)
 			close(s->js[i].lock_fd);
 		free(s->js[i].needs);
 		free(s->js[i].lock_path);
+		free(s->js[i].logdir);
 	}
 	free(s->hooks);
 	free(s->act);
@@ -1206,6 +1196,7 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 
 		js->job = jobs[i];
 		js->lock_fd = -1;
+		js->logdir = jr_xasprintf("%s/%s", s->cfg->log_dir, jobs[i]->name);
 		js->needs = jr_xmalloc((jobs[i]->needs.n ? jobs[i]->needs.n : 1) * sizeof(size_t));
 		for (j = 0; j < jobs[i]->needs.n; j++) {
 			size_t k = sel_index(jobs, n, jobs[i]->needs.v[j]);

@@ -246,6 +246,17 @@ expect_exit 1 "hooked failing job" jr run hooked-fail hooked-ok
 rid=$(q "select id from runs where job='hooked-fail'")
 equals "on_failure hook ran with the run's variables" "$(cat "$P/jobs.d/hook.txt")" "hooked-fail failed 4 $rid"
 equals "on_success hook ran" "$(cat "$P/jobs.d/hook-ok.txt")" "succeeded"
+job hooks2.yaml <<'EOF2'
+name: hooked-quiet
+command: ["true"]
+stdout: "null"
+on_success:
+  - [sh, -c, 'echo "said by the hook"']
+EOF2
+expect_exit 0 "a job whose stdout is not logged, with a hook" jr run hooked-quiet
+rid=$(q "select id from runs where job='hooked-quiet'")
+equals "its hook's output is in RUN.hooks all the same" \
+	"$(cat "$P/db/logs/hooked-quiet/$rid.hooks" 2>&1)" "said by the hook"
 
 # --- environment: clean by default, set, and JOBRUNNER_* ---
 job env.yaml <<'EOF2'
