@@ -1473,9 +1473,12 @@ struct jr_job *jr_jobset_find(const struct jr_jobset *set, const char *name)
 	return NULL;
 }
 
-struct name_ix {
-	const char *name;
-	size_t i;
+struct jr_job_index {
+	struct name_ix {
+		const char *name;
+		size_t i;
+	} *v;
+	size_t n;
 };
 
 static int name_ix_cmp(const void *a, const void *b)
@@ -1486,20 +1489,43 @@ static int name_ix_cmp(const void *a, const void *b)
 	return r ? r : (x->i < y->i ? -1 : x->i > y->i);
 }
 
-/* Index of the first job named name, by binary search over the sorted index. */
-static ssize_t lookup(const struct name_ix *ix, size_t n, const char *name)
+struct jr_job_index *jr_job_index_new(struct jr_job *const *jobs, size_t n)
 {
-	size_t lo = 0, hi = n;
+	struct jr_job_index *ix = jr_xcalloc(1, sizeof(*ix));
+	size_t i;
+
+	ix->v = jr_xcalloc(n + 1, sizeof(*ix->v));
+	ix->n = n;
+	for (i = 0; i < n; i++) {
+		ix->v[i].name = jobs[i]->name;
+		ix->v[i].i = i;
+	}
+	if (n > 1)
+		qsort(ix->v, n, sizeof(*ix->v), name_ix_cmp);
+	return ix;
+}
+
+size_t jr_job_index_find(const struct jr_job_index *ix, const char *name)
+{
+	size_t lo = 0, hi = ix->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(ix[mid].name, name) < 0)
+		if (strcmp(ix->v[mid].name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && strcmp(ix[lo].name, name) == 0 ? (ssize_t)ix[lo].i : -1;
+	return lo < ix->n && strcmp(ix->v[lo].name, name) == 0 ? ix->v[lo].i : SIZE_MAX;
+}
+
+void jr_job_index_free(struct jr_job_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->v);
+	free(ix);
 }
 
 #define JR_MAX_CHECK_ERRORS 100
@@ -1548,24 +1574,17 @@ static void report_cycle(struct check_state *cs, const struct jr_jobset *set, co
 int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 {
 	struct check_state cs = {diags, 0};
-	struct name_ix *ix;
+	struct jr_job_index *ix = jr_job_index_new(set->jobs, set->n);
 	size_t i, j, k, n = set->n;
 	ssize_t **adj;
 	unsigned char *state;
 	size_t *path, *next, *pos;
 
-	ix = jr_xcalloc(n + 1, sizeof(*ix));
-	for (i = 0; i < n; i++) {
-		ix[i].name = set->jobs[i]->name;
-		ix[i].i = i;
-	}
-	if (n > 1)
-		qsort(ix, n, sizeof(*ix), name_ix_cmp);
 	/* Duplicates: every later job with a name points at the first. */
 	for (i = 1; i < n; i++) {
-		if (strcmp(ix[i].name, ix[i - 1].name) == 0) {
-			const struct jr_job *a = set->jobs[ix[i].i];
-			const struct jr_job *b = set->jobs[lookup(ix, n, a->name)];
+		if (strcmp(ix->v[i].name, ix->v[i - 1].name) == 0) {
+			const struct jr_job *a = set->jobs[ix->v[i].i];
+			const struct jr_job *b = set->jobs[jr_job_index_find(ix, a->name)];
 
 			check_err(&cs, a->source_file, a->name_pos.line, a->name_pos.col,
 				  "name: duplicate job name '%s' (already defined at %s:%d:%d)",
@@ -1579,8 +1598,10 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 
 		adj[i] = jr_xcalloc(a->needs.n + 1, sizeof(**adj));
 		for (k = 0; k < a->needs.n; k++) {
-			adj[i][k] = lookup(ix, n, a->needs.v[k]);
-			if (adj[i][k] >= 0)
+			size_t f = jr_job_index_find(ix, a->needs.v[k]);
+
+			adj[i][k] = f == SIZE_MAX ? -1 : (ssize_t)f;
+			if (f != SIZE_MAX)
 				continue;
 			if (cs.nerr >= JR_MAX_CHECK_ERRORS) {
 				cs.nerr++;
@@ -1655,7 +1676,7 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 	free(path);
 	free(next);
 	free(pos);
-	free(ix);
+	jr_job_index_free(ix);
 	return cs.nerr ? -1 : 0;
 }
 

@@ -192,6 +192,13 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
  * load_dir; call it after several load_file/load_buffer calls. */
 int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags);
 struct jr_job *jr_jobset_find(const struct jr_jobset *set, const char *name);
+
+/* An index of the names of n jobs, for lookups in O(log n): the position
+ * in jobs of the first one named name, or SIZE_MAX. jobs must outlive it. */
+struct jr_job_index;
+struct jr_job_index *jr_job_index_new(struct jr_job *const *jobs, size_t n);
+size_t jr_job_index_find(const struct jr_job_index *ix, const char *name);
+void jr_job_index_free(struct jr_job_index *ix);
 void jr_jobset_release(struct jr_jobset *set);
 
 /* Frees a job and everything it owns (NULL is fine). */

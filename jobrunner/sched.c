@@ -61,8 +61,7 @@ struct unit {
 
 struct jobstate {
 	struct jr_job *job;
-	size_t *needs; /* indices of jobstates */
-	size_t nneeds;
+	size_t *needs; /* indices of jobstates, SIZE_MAX-terminated */
 	size_t nunits, ndone, nok;
 	char *logdir; /* log_dir/JOB: its logs and hooks' output */
 	enum { LOGDIR_UNCHECKED, LOGDIR_CHECKED, LOGDIR_MADE } logdir_state;
@@ -165,28 +164,19 @@ static bool has_tag(const struct jr_job *job, const char *tag)
 	return false;
 }
 
-static size_t job_index(const struct jr_jobset *set, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < set->n; i++)
-		if (!strcmp(set->jobs[i]->name, name))
-			return i;
-	return SIZE_MAX;
-}
-
 int jr_sched_select(const struct jr_jobset *set, char *const *names, size_t n, const char *tag,
 		    struct jr_job ***out, size_t *nout, struct jr_err *err)
 {
 	bool *pick = jr_xcalloc(set->n ? set->n : 1, sizeof(*pick));
 	size_t *stack = jr_xmalloc((set->n ? set->n : 1) * sizeof(*stack));
+	struct jr_job_index *ix = jr_job_index_new(set->jobs, set->n);
 	size_t i, j, k, sp = 0, cnt = 0;
 	int ret = -1;
 
 	*out = NULL;
 	*nout = 0;
 	for (i = 0; i < n; i++) {
-		k = job_index(set, names[i]);
+		k = jr_job_index_find(ix, names[i]);
 		if (k == SIZE_MAX) {
 			jr_err_set(err, "no job named '%s' (see 'jobrunner list')", names[i]);
 			goto out;
@@ -223,7 +213,7 @@ int jr_sched_select(const struct jr_jobset *set, char *const *names, size_t n, c
 		const struct jr_job *job = set->jobs[stack[--sp]];
 
 		for (j = 0; j < job->needs.n; j++) {
-			k = job_index(set, job->needs.v[j]);
+			k = jr_job_index_find(ix, job->needs.v[j]);
 			if (k != SIZE_MAX && !pick[k]) {
 				pick[k] = true;
 				stack[sp++] = k;
@@ -237,31 +227,51 @@ int jr_sched_select(const struct jr_jobset *set, char *const *names, size_t n, c
 	*nout = cnt;
 	ret = 0;
 out:
+	jr_job_index_free(ix);
 	free(pick);
 	free(stack);
 	return ret;
 }
 
-static size_t sel_index(struct jr_job **jobs, size_t n, const char *name)
+/* For each of the n jobs, the positions in jobs of its needs (those among
+ * them), SIZE_MAX-terminated; free with free_needs. */
+static size_t **resolve_needs(struct jr_job **jobs, size_t n)
 {
-	size_t i;
+	struct jr_job_index *ix = jr_job_index_new(jobs, n);
+	size_t **needs = jr_xcalloc(n ? n : 1, sizeof(*needs));
+	size_t i, j, m;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(jobs[i]->name, name))
-			return i;
-	return SIZE_MAX;
+	for (i = 0; i < n; i++) {
+		needs[i] = jr_xmalloc((jobs[i]->needs.n + 1) * sizeof(**needs));
+		for (j = m = 0; j < jobs[i]->needs.n; j++) {
+			size_t k = jr_job_index_find(ix, jobs[i]->needs.v[j]);
+
+			if (k != SIZE_MAX)
+				needs[i][m++] = k;
+		}
+		needs[i][m] = SIZE_MAX;
+	}
+	jr_job_index_free(ix);
+	return needs;
+}
+
+static void free_needs(size_t **needs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(needs[i]);
+	free(needs);
 }
 
 void jr_sched_order(struct jr_job **jobs, size_t n)
 {
 	struct jr_job **sorted = jr_xmalloc((n ? n : 1) * sizeof(*sorted));
 	bool *placed = jr_xcalloc(n ? n : 1, sizeof(*placed));
+	size_t **needs = resolve_needs(jobs, n);
 	size_t i, j, cnt = 0;
 	bool progress = true;
 
 	/* Repeatedly place, in set order, every job whose needs are placed:
-	 * stable, and n is small enough that O(n^2) does not matter next to
-	 * spawning n processes. */
+	 * stable; as many passes as the longest chain of needs. */
 	while (cnt < n && progress) {
 		progress = false;
 		for (i = 0; i < n; i++) {
@@ -269,12 +279,8 @@ void jr_sched_order(struct jr_job **jobs, size_t n)
 
 			if (placed[i])
 				continue;
-			for (j = 0; j < jobs[i]->needs.n && ready; j++) {
-				size_t k = sel_index(jobs, n, jobs[i]->needs.v[j]);
-
-				if (k != SIZE_MAX && !placed[k])
-					ready = false;
-			}
+			for (j = 0; needs[i][j] != SIZE_MAX && ready; j++)
+				ready = placed[needs[i][j]];
 			if (ready) {
 				placed[i] = true;
 				sorted[cnt++] = jobs[i];
@@ -287,6 +293,7 @@ void jr_sched_order(struct jr_job **jobs, size_t n)
 		if (!placed[i])
 			sorted[cnt++] = jobs[i];
 	memcpy(jobs, sorted, n * sizeof(*jobs));
+	free_needs(needs, n);
 	free(sorted);
 	free(placed);
 }
@@ -851,7 +858,7 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 	struct jobstate *js = &s->js[u->js];
 	size_t i;
 
-	for (i = 0; i < js->nneeds; i++) {
+	for (i = 0; js->needs[i] != SIZE_MAX; i++) {
 		struct jobstate *need = &s->js[js->needs[i]];
 
 		if (need->ndone < need->nunits)
@@ -1184,6 +1191,7 @@ static void sched_release(struct sched *s)
 
 static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 {
+	size_t **needs = resolve_needs(jobs, n);
 	size_t i, j, total = 0;
 
 	s->js = jr_xcalloc(n ? n : 1, sizeof(*s->js));
@@ -1197,13 +1205,7 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 		js->job = jobs[i];
 		js->lock_fd = -1;
 		js->logdir = jr_xasprintf("%s/%s", s->cfg->log_dir, jobs[i]->name);
-		js->needs = jr_xmalloc((jobs[i]->needs.n ? jobs[i]->needs.n : 1) * sizeof(size_t));
-		for (j = 0; j < jobs[i]->needs.n; j++) {
-			size_t k = sel_index(jobs, n, jobs[i]->needs.v[j]);
-
-			if (k != SIZE_MAX)
-				js->needs[js->nneeds++] = k;
-		}
+		js->needs = needs[i];
 		for (j = 0; j < jobs[i]->ntargets; j++) {
 			struct unit *u = &s->u[s->nu++];
 
@@ -1218,6 +1220,7 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 			js->nunits++;
 		}
 	}
+	free(needs); /* the lists went to the jobstates */
 	return 0;
 }
 

@@ -8,8 +8,9 @@
 #   2. peak RSS of run over those jobs minus that of validate (<= 8 MiB);
 #   3. a one-job run on a database of 1,000,000 runs vs an empty one (<= 1.2);
 #   4. history JOB -n 20 and show PREFIX at 1,000,000 runs vs 1,000 (<= 1.5);
-#   5. the time per run of a batch 5 times larger (no target: about 1.0
-#      while nothing per run grows with the batch).
+#   5. the time per run of a batch 5 times larger, and `plan` of a chain of
+#      needs against independent jobs (no targets: about 1.0 while nothing
+#      grows faster than the batch).
 # BENCH_JOBS and BENCH_ROWS scale it down for a quick look; BENCH_PARTS picks
 # parts (default "run memory onejob history scale"); BENCH_REP sets the rounds of
 # part 1 (default 3).
@@ -167,4 +168,20 @@ t5=$(REP=2 secs "$JR" -c "$W/x5/jobrunner.ini" run -j 2)
 echo "  $N jobs ${t1}s, $((5 * N)) jobs ${t5}s: time per run, ratio" \
 	"$(python3 -c "import sys; print('%.3f' % ((float(sys.argv[2]) / 5) / float(sys.argv[1])))" "$t1" "$t5")" \
 	"(about 1.0 when the cost of a run does not grow with the batch)"
+# Ordering by needs: `plan` of N jobs each needing the next, listed before
+# what they need (the worst order), against N independent jobs.
+mkdir -p "$W/xc/jobs.d"
+cp "$W/x1/jobrunner.ini" "$W/xc/"
+{
+	echo "jobs:"
+	for ((i = 0; i < N - 1; i++)); do
+		printf '  - {name: c%05d, command: [/bin/true], needs: [c%05d]}\n' "$i" "$((i + 1))"
+	done
+	printf '  - {name: c%05d, command: [/bin/true]}\n' "$((N - 1))"
+} >"$W/xc/jobs.d/jobs.yaml"
+chmod 644 "$W/xc/jobs.d/jobs.yaml"
+tp=$(REP=3 secs "$JR" -c "$W/x1/jobrunner.ini" plan)
+tc=$(REP=3 secs "$JR" -c "$W/xc/jobrunner.ini" plan)
+echo "  plan of $N independent jobs ${tp}s, of a backwards chain of $N ${tc}s: ratio" \
+	"$(ratio "$tc" "$tp") (about 1.0 when ordering by needs costs little)"
 fi

@@ -45,5 +45,7 @@ equals "bench_run.sh: jobrunner over recorded, twice" \
 contains "bench_run.sh: every jobrunner run recorded" "$T/bench" "60 runs recorded"
 check "bench_run.sh prints the time per run of a 5 times larger batch" \
 	grep -Eq '^  30 jobs [0-9.]+s, 150 jobs [0-9.]+s: time per run, ratio [0-9.]+ ' "$T/bench"
+check "bench_run.sh prints the cost of ordering a chain of needs" \
+	grep -Eq '^  plan of 30 independent jobs [0-9.]+s, of a backwards chain of 30 [0-9.]+s: ratio [0-9.]+ ' "$T/bench"
 diag <"$T/bench"
 done_testing

@@ -115,6 +115,17 @@ jobs:
 EOF2
 expect_exit 0 "run JOB pulls in what it needs" jr run second
 equals "needs run first" "$(tr '\n' ' ' <"$P/jobs.d/order.txt")" "first second "
+# A chain whose jobs are listed before what they need runs from its end.
+{
+	echo "jobs:"
+	for ((i = 0; i < 40; i++)); do
+		printf '  - {name: chain%02d, shell: "echo %d >> chain.txt", needs: [chain%02d]}\n' "$i" "$i" "$((i + 1))"
+	done
+	printf '  - {name: chain40, shell: "echo 40 >> chain.txt"}\n'
+} | job chain.yaml
+expect_exit 0 "a chain of 41 needs listed backwards" jr run chain00
+equals "it ran from its end to its start" "$(tr '\n' ' ' <"$P/jobs.d/chain.txt")" \
+	"$(seq 40 -1 0 | tr '\n' ' ')"
 expect_exit 1 "a failed need fails the batch" jr run after-broken
 equals "dependent of a failed need is skipped, naming it" "$(q "select status, error from runs where job='after-broken'")" "skipped|need 'broken' did not succeed"
 contains "summary names the skipped dependent" "$T/err" "after-broken"
