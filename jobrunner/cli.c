@@ -133,7 +133,7 @@ int jr_cli_main(int argc, char **argv)
 	jr_spawn_signals_changed();
 	/* '+': stop at the command name, whose options are its own. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:c:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			cli.config_path = optarg;
@@ -144,8 +144,12 @@ int jr_cli_main(int argc, char **argv)
 		case 'V':
 			printf("jobrunner %s\n", JR_VERSION);
 			return JR_EXIT_OK;
+		case ':': /* ':' first in the option string: a missing argument */
+			jr_cli_error("option '%s' needs an argument; see 'jobrunner --help'",
+				     argv[optind - 1]);
+			return JR_EXIT_USAGE;
 		default:
-			if (optopt)
+			if (optopt && argv[optind - 1][1] != '-')
 				jr_cli_error("unknown option '-%c'; see 'jobrunner --help'", optopt);
 			else
 				jr_cli_error("unknown option '%s'; see 'jobrunner --help'",

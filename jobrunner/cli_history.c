@@ -19,14 +19,6 @@
 
 #define HISTORY_DEFAULT 20
 
-static void fmt_opt_time(int64_t ms, char *out, size_t len)
-{
-	if (ms > 0)
-		jr_fmt_time(ms, out, len);
-	else
-		snprintf(out, len, "-");
-}
-
 static void fmt_exit(const struct jr_run_row *r, char *out, size_t len)
 {
 	if (r->signal)
@@ -136,20 +128,20 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 		for (i = 0; i < n; i++)
 			if ((int)strlen(rows[i].job) > wjob)
 				wjob = (int)strlen(rows[i].job);
-		printf("%-20s  %-*s  %3s  %-10s  %-19s  %8s  %5s  %s\n", "RUN", wjob, "JOB", "ATT",
+		printf("%-20s  %-*s  %3s  %-10s  %-19s  %8s  %7s  %s\n", "RUN", wjob, "JOB", "ATT",
 		       "STATUS", "STARTED", "DURATION", "EXIT", "ERROR");
 		for (i = 0; i < n; i++) {
 			const struct jr_run_row *r = &rows[i];
 			char started[32], dur[32], ex[16], er[80];
 
-			fmt_opt_time(r->started_ms, started, sizeof(started));
+			jr_fmt_time(r->started_ms, started, sizeof(started));
 			if (r->has_usage)
 				jr_fmt_duration(r->duration_ms, dur, sizeof(dur));
 			else
 				snprintf(dur, sizeof(dur), "-");
 			fmt_exit(r, ex, sizeof(ex));
 			cell(r->error, er, sizeof(er));
-			printf("%-20s  %-*s  %3d  %-10s  %-19s  %8s  %5s  %s\n", r->id, wjob, r->job,
+			printf("%-20s  %-*s  %3d  %-10s  %-19s  %8s  %7s  %s\n", r->id, wjob, r->job,
 			       r->attempt, jr_run_status_name(r->status), started, dur, ex, er);
 		}
 	}
@@ -249,8 +241,8 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 	char t1[32], t2[32], d[32], ex[16];
 	size_t i;
 
-	fmt_opt_time(r->started_ms, t1, sizeof(t1));
-	fmt_opt_time(r->finished_ms, t2, sizeof(t2));
+	jr_fmt_time(r->started_ms, t1, sizeof(t1));
+	jr_fmt_time(r->finished_ms, t2, sizeof(t2));
 	fmt_exit(r, ex, sizeof(ex));
 	printf("run         %s\n", r->id);
 	printf("job         %s (definition %.12s)\n", r->job, r->job_hash ? r->job_hash : "-");
@@ -281,7 +273,7 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 		       r->leftovers == 1 ? "" : "es");
 	}
 	for (i = 0; i < nsig; i++) {
-		fmt_opt_time(sigs[i].at_ms, t1, sizeof(t1));
+		jr_fmt_time(sigs[i].at_ms, t1, sizeof(t1));
 		printf("%s SIG%s sent at %s (%s)\n", i ? "           " : "signals    ",
 		       sigabbrev_np(sigs[i].sig) ? sigabbrev_np(sigs[i].sig) : "?", t1,
 		       sigs[i].reason ? sigs[i].reason : "-");

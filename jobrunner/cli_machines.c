@@ -42,11 +42,14 @@ int jr_cli_machines(const struct jr_cli *cli, int argc, char **argv)
 			jr_buf_addch(&b, ':');
 			jr_buf_add_json_str(&b, ctx.host.facts[i].value);
 		}
-		jr_buf_adds(&b, "},\"tags\":[");
-		for (i = 0; i < ctx.host.tags.n; i++) {
-			if (i)
-				jr_buf_addch(&b, ',');
-			jr_buf_add_json_str(&b, ctx.host.tags.v[i]);
+		jr_buf_adds(&b, "},\"tags\":");
+		jr_buf_add_json_strv(&b, (const char *const *)ctx.host.tags.v, ctx.host.tags.n);
+		jr_buf_adds(&b, ",\"backends\":[");
+		for (i = 0; i < ctx.cfg.nbackends; i++) {
+			jr_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+			jr_buf_add_json_str(&b, ctx.cfg.backends[i]);
+			jr_buf_addf(&b, ",\"available\":%s}",
+				    jr_backend_find(ctx.cfg.backends[i]) ? "true" : "false");
 		}
 		jr_buf_adds(&b, "]}]\n");
 		fwrite(b.buf, 1, b.len, stdout);

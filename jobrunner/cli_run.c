@@ -36,10 +36,16 @@ static int parse_parallel(const char *arg, int *out)
 
 static int parse_sel(const char *command, int argc, char **argv, struct sel_opts *o)
 {
-	static const struct option opts[] = {
+	/* Each command its own options, so that getopt names a wrong one. */
+	static const struct option run_opts[] = {
 		{ "tag", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option plan_opts[] = {
+		{ "tag", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -48,25 +54,20 @@ static int parse_sel(const char *command, int argc, char **argv, struct sel_opts
 	int opt;
 
 	memset(o, 0, sizeof(*o));
-	while ((opt = getopt_long(argc, argv, is_run ? "t:j:nh" : "t:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, is_run ? "t:j:nh" : "t:h", is_run ? run_opts : plan_opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			o->tag = optarg;
 			break;
 		case 'j':
-			if (!is_run)
-				return jr_cli_bad_usage(command);
 			if (parse_parallel(optarg, &o->parallel) < 0)
 				return JR_EXIT_USAGE;
 			break;
 		case 'n':
-			if (!is_run)
-				return jr_cli_bad_usage(command);
 			o->dry_run = true;
 			break;
 		case 'J':
-			if (is_run)
-				return jr_cli_bad_usage(command);
 			o->json = true;
 			break;
 		case 'h':
@@ -343,8 +344,9 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 			       "A job missed by several ticks runs once; a job never ticked before counts\n"
 			       "from the previous minute; @reboot jobs run on the first tick after a boot.\n"
 			       "  -j, --jobs N    run up to N jobs at once\n"
-			       "  -n, --dry-run   print the jobs that are due, run nothing, record nothing\n"
-			       "Silent unless something failed; exit status as for run.\n");
+			       "  -n, --dry-run   print the jobs that are due, run nothing, record no run\n"
+			       "Output and exit status as for run: from cron, silent unless something\n"
+			       "failed.\n");
 			return JR_EXIT_OK;
 		default:
 			return jr_cli_bad_usage("tick");

@@ -56,15 +56,7 @@ static void add_list(struct jr_buf *b, const struct jr_strv *v, const char *sep)
 
 static void json_strv(struct jr_buf *b, const struct jr_strv *v)
 {
-	size_t i;
-
-	jr_buf_addch(b, '[');
-	for (i = 0; i < v->n; i++) {
-		if (i)
-			jr_buf_addch(b, ',');
-		jr_buf_add_json_str(b, v->v[i]);
-	}
-	jr_buf_addch(b, ']');
+	jr_buf_add_json_strv(b, (const char *const *)v->v, v->n);
 }
 
 /* The backends a job would be tried on, in order. */

@@ -96,16 +96,9 @@ static char *jbool(bool v)
 static char *jstrv(const struct jr_strv *v)
 {
 	struct jr_buf b = JR_BUF_INIT;
-	size_t i;
 
 	jr_buf_init(&b);
-	jr_buf_addch(&b, '[');
-	for (i = 0; i < v->n; i++) {
-		if (i)
-			jr_buf_addch(&b, ',');
-		jr_buf_add_json_str(&b, v->v[i]);
-	}
-	jr_buf_addch(&b, ']');
+	jr_buf_add_json_strv(&b, (const char *const *)v->v, v->n);
 	return jr_buf_detach(&b, NULL);
 }
 

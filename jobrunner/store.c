@@ -719,17 +719,11 @@ int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, 
 {
 	struct jr_buf js = JR_BUF_INIT;
 	sqlite3_stmt *s;
-	int i, ret = -1;
+	int ret = -1;
 
 	*id_out = 0;
 	jr_buf_init(&js);
-	jr_buf_addch(&js, '[');
-	for (i = 0; i < argc; i++) {
-		if (i)
-			jr_buf_addch(&js, ',');
-		jr_buf_add_json_str(&js, argv[i]);
-	}
-	jr_buf_addch(&js, ']');
+	jr_buf_add_json_strv(&js, (const char *const *)argv, (size_t)argc);
 	s = write_stmt(st, S_INV_INSERT, err);
 	if (!s)
 		goto out;

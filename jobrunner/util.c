@@ -271,6 +271,17 @@ void jr_buf_add_json_str(struct jr_buf *b, const char *s)
 		jr_buf_add_json_strn(b, s, strlen(s));
 }
 
+void jr_buf_add_json_strv(struct jr_buf *b, const char *const *v, size_t n)
+{
+	jr_buf_addch(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jr_buf_addch(b, ',');
+		jr_buf_add_json_str(b, v[i]);
+	}
+	jr_buf_addch(b, ']');
+}
+
 int jr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	int64_t v = 0;

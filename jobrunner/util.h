@@ -46,6 +46,8 @@ void jr_buf_vaddf(struct jr_buf *b, const char *fmt, va_list ap);
  * become U+FFFD so the output is always valid JSON. s may be NULL: null. */
 void jr_buf_add_json_str(struct jr_buf *b, const char *s);
 void jr_buf_add_json_strn(struct jr_buf *b, const char *s, size_t len);
+/* A JSON array of the n strings of v. */
+void jr_buf_add_json_strv(struct jr_buf *b, const char *const *v, size_t n);
 
 /* Strict parsers: the whole string must be consumed; no sign, no spaces.
  * Return 0, or -1 with errno set to EINVAL (malformed) or ERANGE. */

@@ -10,6 +10,11 @@ contains "--version prints the version" "$T/out" "jobrunner 0."
 expect_exit 2 "unknown command exits 2" "$JR" frobnicate
 contains "unknown command is named" "$T/err" "unknown command 'frobnicate'"
 expect_exit 2 "unknown option exits 2" "$JR" --frob
+contains "an unknown option is named" "$T/err" "unknown option '--frob'"
+expect_exit 2 "-c without its FILE exits 2" "$JR" -c
+contains "-c without its FILE says what is missing" "$T/err" "option '-c' needs an argument"
+expect_exit 2 "--config without its FILE exits 2" "$JR" --config
+contains "--config without its FILE says what is missing" "$T/err" "option '--config' needs an argument"
 expect_exit 2 "no command exits 2" "$JR"
 expect_exit 0 "help exits 0" "$JR" help
 

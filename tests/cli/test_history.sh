@@ -113,6 +113,10 @@ contains "machines shows arch" "$T/out" "arch"
 contains "machines shows the hostname" "$T/out" "$(uname -n)"
 expect_exit 0 "machines --json" jr machines --json
 check "machines --json is valid JSON" python3 -m json.tool "$T/out"
+check "machines --json has the configured backends" python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))[0]
+assert m["backends"] == [{"name": "local", "available": True}], m["backends"]' "$T/out"
 
 # An empty log's file serves the next run once its own run ended: following
 # the first run shows nothing of what the next one writes into that file.

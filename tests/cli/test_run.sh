@@ -97,6 +97,9 @@ if [ $((SECONDS - start)) -lt 10 ]; then ok "timeout + grace respected"; else no
 equals "timed_out recorded" "$(q "select status from runs where job='slow'")" "timed_out"
 contains "signals recorded with their reason" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "15:timeout"
 contains "SIGKILL after grace" <(q "select group_concat(sig || ':' || reason, ' ') from run_signals") "9:timeout"
+jr history slow -n 1 >"$T/hist"
+equals "history: a signal name fits its EXIT column (ERROR stays aligned)" \
+	"$(awk 'NR == 1 { print index($0, "ERROR") } NR == 2 { print index($0, "timed out") }' "$T/hist" | uniq | wc -l)" 1
 check "no process of the job survived" bash -c '! pgrep -f "sleep 3[7]" >/dev/null'
 
 # --- needs: order, and skipped dependents naming the need ---
@@ -329,6 +332,10 @@ contains "naming what failed" "$T/tty.txt" "failing: exit code 3"
 expect_exit 2 "unknown job exits 2" jr run no-such-job
 contains "unknown job named" "$T/err" "no-such-job"
 expect_exit 2 "bad -j exits 2" jr run -j zero hello
+expect_exit 2 "an option of plan given to run exits 2" jr run --json hello
+contains "... and is named" "$T/err" "unrecognized option '--json'"
+expect_exit 2 "an option of run given to plan exits 2" jr plan --dry-run hello
+contains "... and is named" "$T/err" "unrecognized option '--dry-run'"
 expect_exit 2 "unknown tag exits 2" jr run -t no-such-tag
 expect_exit 0 "run --help" jr run --help
 contains "run --help explains exit status" "$T/out" "Exit status"
