@@ -30,5 +30,5 @@ echo "== sqlite3 $("$jr" db path) 'SELECT * FROM job_stats'"
 sqlite3 -header -column "$("$jr" db path)" 'SELECT * FROM job_stats' 2>/dev/null ||
 	echo "(install sqlite3 to query the history directly)"
 echo
-echo "Next: jobrunner show RUN, jobrunner logs RUN, man -l man/jobrunner.1"
+echo "Next: $jr show RUN, $jr logs RUN, man -l man/jobrunner.1"
 exit $rc
