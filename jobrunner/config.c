@@ -159,18 +159,6 @@ static bool strv_has(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-static bool tag_valid(const char *t)
-{
-	if (!*t || strlen(t) > 64)
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '_' || *t == '.' || *t == ':' ||
-		      *t == '-'))
-			return false;
-	return true;
-}
-
 /* Splits value at commas and whitespace into items appended to *v; items
  * are checked by the key's rule. */
 static int parse_list(struct parse_ctx *c, const char *key, enum key_id id, const char *value,
@@ -198,7 +186,7 @@ static int parse_list(struct parse_ctx *c, const char *key, enum key_id id, cons
 			return ctx_fail(c, c->lineno,
 					"backends: unknown backend '%s' (known: local, container, slurm, none)",
 					item);
-		if (id == K_LOCAL_TAGS && !tag_valid(item))
+		if (id == K_LOCAL_TAGS && !jr_machine_tag_valid(item))
 			return ctx_fail(c, c->lineno,
 					"tags: invalid tag '%s' (expected letters, digits and _ . : -, at most 64)",
 					item);

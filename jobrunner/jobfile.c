@@ -356,6 +356,18 @@ static bool word_valid(const char *s)
 	return i <= 128;
 }
 
+bool jr_machine_tag_valid(const char *t)
+{
+	size_t i;
+
+	for (i = 0; t[i]; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '.' || t[i] == ':' ||
+		      t[i] == '-'))
+			return false;
+	return i > 0 && i <= 64;
+}
+
 bool jr_job_name_valid(const char *name)
 {
 	size_t i;
@@ -839,7 +851,8 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 			if (fk->kind != JR_YNODE_SCALAR)
 				continue;
 			if (strcmp(fk->s, "tags") == 0) {
-				get_strv(c, fv, "targets.tags", &t->tags, word_valid, "a tag", true,
+				get_strv(c, fv, "targets.tags", &t->tags, jr_machine_tag_valid,
+					 "a machine tag (1-64 of letters, digits, _ . : -)", true,
 					 NULL);
 				continue;
 			}

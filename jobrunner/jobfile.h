@@ -214,5 +214,8 @@ char *jr_job_redact_dup(const struct jr_job *job, const char *text,
 
 /* Is name a valid job name ([A-Za-z0-9_.-]{1,64}, not starting with . or -)? */
 bool jr_job_name_valid(const char *name);
+/* A machine tag ([local] tags in jobrunner.ini, the tags of a job's
+ * targets): 1-64 of letters, digits, '_', '.', ':', '-'. */
+bool jr_machine_tag_valid(const char *tag);
 
 #endif
