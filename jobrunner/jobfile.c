@@ -138,6 +138,11 @@ static void err_unknown(struct ctx *c, const struct jr_ynode *key, const char *w
 	jr_buf_release(&b);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 struct sref {
 	const char *s;
 	size_t len, i;
@@ -854,6 +859,8 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 				get_strv(c, fv, "targets.tags", &t->tags, jr_machine_tag_valid,
 					 "a machine tag (1-64 of letters, digits, _ . : -)", true,
 					 NULL);
+				/* A set: sorted, so that their order is not in the hash. */
+				qsort(t->tags.v, t->tags.n, sizeof(*t->tags.v), name_cmp);
 				continue;
 			}
 			if (!fact_name_valid(fk->s)) {
@@ -1427,11 +1434,6 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 out:
 	jr_buf_release(&b);
 	return ret;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int jr_jobset_load_dir(struct jr_jobset *set, const char *dir, struct jr_diags *diags)

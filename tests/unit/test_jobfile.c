@@ -930,6 +930,12 @@ static void test_hash(void **state)
 	free(h5);
 	free(h6);
 	free(h7);
+	/* A target's tags are a set: their order is not in the hash. */
+	h1 = hash_of(f, "name: t\ncommand: [x]\ntargets: [{tags: [ssd, gpu]}]\n");
+	h2 = hash_of(f, "name: t\ncommand: [x]\ntargets: [{tags: [gpu, ssd]}]\n");
+	assert_string_equal(h1, h2);
+	free(h1);
+	free(h2);
 	/* The default inherit list and the same list written out differ in
 	 * what the job gets (LC_ALL=C only by default), so in their hash. */
 	h1 = hash_of(f, "name: e\ncommand: [x]\n");
