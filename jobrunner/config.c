@@ -117,19 +117,6 @@ static bool section_known(const char *s)
 	return false;
 }
 
-static char *abs_path(const char *dir, const char *p)
-{
-	if (p[0] == '/')
-		return jr_xstrdup(p);
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	if (strcmp(p, ".") == 0 || p[0] == '\0')
-		return jr_xstrdup(dir);
-	if (strcmp(dir, "/") == 0)
-		return jr_xasprintf("/%s", p);
-	return jr_xasprintf("%s/%s", dir, p);
-}
-
 static void strv_push(char ***v, size_t *n, const char *s)
 {
 	*v = jr_xrealloc(*v, (*n + 2) * sizeof(**v));
@@ -207,7 +194,7 @@ static int set_path(struct parse_ctx *c, const char *key, const char *value, cha
 	if (strlen(value) >= PATH_MAX)
 		return ctx_fail(c, c->lineno, "%s: path too long", key);
 	free(*dst);
-	*dst = abs_path(c->dir, value);
+	*dst = jr_path_abs(c->dir, value);
 	return 1;
 }
 
@@ -430,10 +417,10 @@ static char *reader(char *str, int num, void *stream)
 
 static void set_defaults(struct jr_config *cfg, const char *dir)
 {
-	cfg->jobs_dir = abs_path(dir, "jobs.d");
-	cfg->database = abs_path(dir, "db/jobrunner.db");
-	cfg->log_dir = abs_path(dir, "db/logs");
-	cfg->image_dir = abs_path(dir, "db/images");
+	cfg->jobs_dir = jr_path_abs(dir, "jobs.d");
+	cfg->database = jr_path_abs(dir, "db/jobrunner.db");
+	cfg->log_dir = jr_path_abs(dir, "db/logs");
+	cfg->image_dir = jr_path_abs(dir, "db/images");
 	cfg->parallel = 2;
 	cfg->sync_full = false;
 	cfg->container_runtime = jr_xstrdup("bwrap");
@@ -519,7 +506,7 @@ static int load_file(struct jr_config *cfg, const char *path, bool *absent, stru
 		abs = jr_xstrdup(path);
 	} else {
 		dir = cwd_or_root();
-		abs = abs_path(dir, path);
+		abs = jr_path_abs(dir, path);
 		free(dir);
 	}
 	dir = jr_xstrdup(abs);

@@ -310,20 +310,6 @@ static bool get_duration(struct ctx *c, const struct jr_ynode *n, const char *ke
 	return true;
 }
 
-static char *abs_path(struct ctx *c, const char *p)
-{
-	if (p[0] == '/')
-		return jr_xstrdup(p);
-	while (p[0] == '.' && p[1] == '/') {
-		p += 2;
-		while (*p == '/')
-			p++;
-	}
-	if (strcmp(p, ".") == 0 || !*p)
-		return jr_xstrdup(c->basedir);
-	return jr_xasprintf("%s/%s", c->basedir, p);
-}
-
 /* A path (non-empty string), made absolute. */
 static char *get_path(struct ctx *c, const struct jr_ynode *n, const char *key)
 {
@@ -333,7 +319,7 @@ static char *get_path(struct ctx *c, const struct jr_ynode *n, const char *key)
 		err_at(c, n, "%s: expected a path, got an empty string", key);
 		return NULL;
 	}
-	return abs_path(c, n->s);
+	return jr_path_abs(c->basedir, n->s);
 }
 
 static bool env_name_valid(const char *s)
@@ -1348,9 +1334,7 @@ static char *abs_basedir(const char *basedir)
 		return jr_xstrdup(basedir);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return jr_xstrdup(basedir && basedir[0] ? basedir : ".");
-	if (!basedir || !basedir[0] || strcmp(basedir, ".") == 0)
-		return jr_xstrdup(cwd);
-	return jr_xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, basedir);
+	return jr_path_abs(cwd, basedir ? basedir : "");
 }
 
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,

@@ -271,6 +271,20 @@ void jr_buf_add_json_str(struct jr_buf *b, const char *s)
 		jr_buf_add_json_strn(b, s, strlen(s));
 }
 
+char *jr_path_abs(const char *dir, const char *p)
+{
+	if (p[0] == '/')
+		return jr_xstrdup(p);
+	while (p[0] == '.' && p[1] == '/') {
+		p += 2;
+		while (*p == '/')
+			p++;
+	}
+	if (strcmp(p, ".") == 0 || !*p)
+		return jr_xstrdup(dir);
+	return jr_xasprintf("%s/%s", strcmp(dir, "/") == 0 ? "" : dir, p);
+}
+
 void jr_buf_add_json_strv(struct jr_buf *b, const char *const *v, size_t n)
 {
 	jr_buf_addch(b, '[');

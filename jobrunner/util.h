@@ -57,6 +57,11 @@ int jr_parse_duration_ms(const char *s, int64_t *out_ms);
 /* Sizes in bytes: "512", "64K", "10M", "2G", "1T" (powers of 1024). */
 int jr_parse_size(const char *s, uint64_t *out);
 
+/* p made absolute against the absolute directory dir: p itself when it is
+ * absolute, else dir/p without leading "./" (dir for "." or ""); caller
+ * frees. Nothing else is normalised. */
+char *jr_path_abs(const char *dir, const char *p);
+
 /* Levenshtein distance between a and b, ignoring ASCII case, for "did you
  * mean" hints: SIZE_MAX when either is longer than 64 bytes. */
 size_t jr_edit_distance(const char *a, const char *b);

@@ -153,6 +153,28 @@ static void test_open_trusted(void **state)
 }
 
 /* "Did you mean": the nearest candidate, only when a likely typo. */
+static void assert_abs(const char *dir, const char *p, const char *want)
+{
+	char *got = jr_path_abs(dir, p);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_path_abs(void **state)
+{
+	(void)state;
+	assert_abs("/base", "/etc/x", "/etc/x");
+	assert_abs("/base", "db/x.db", "/base/db/x.db");
+	assert_abs("/base", "./db", "/base/db");
+	assert_abs("/base", ".//./db", "/base/db");
+	assert_abs("/base", ".", "/base");
+	assert_abs("/base", "", "/base");
+	assert_abs("/", "x", "/x"); /* not //x */
+	assert_abs("/", ".", "/");
+	assert_abs("/base", "../up", "/base/../up"); /* nothing else normalised */
+}
+
 static void test_closest(void **state)
 {
 	const char *const keys[] = {"jobs_dir", "database", "log_dir", "parallel"};
@@ -171,6 +193,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf), cmocka_unit_test(test_closest),
+		cmocka_unit_test(test_path_abs),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_fmt_duration),
