@@ -171,7 +171,7 @@ static int parse_list(struct parse_ctx *c, const char *key, enum key_id id, cons
 		item[len] = '\0';
 		if (id == K_BACKENDS && !jr_backend_name_known(item))
 			return ctx_fail(c, c->lineno,
-					"backends: unknown backend '%s' (known: local, container, slurm, none)",
+					"backends: unknown backend '%s' (known: " JR_KNOWN_BACKENDS_TEXT ")",
 					item);
 		if (id == K_LOCAL_TAGS && !jr_machine_tag_valid(item))
 			return ctx_fail(c, c->lineno,

@@ -1051,8 +1051,8 @@ static void parse_backends(struct ctx *c, const struct jr_ynode *n, struct jr_jo
 				       shown(it, sb, sizeof(sb)), hint);
 			else
 				err_at(c, it,
-				       "backends[%zu]: unknown backend '%s' (known: local, "
-				       "container, slurm, none)",
+				       "backends[%zu]: unknown backend '%s' (known: "
+				       JR_KNOWN_BACKENDS_TEXT ")",
 				       i, shown(it, sb, sizeof(sb)));
 		} else if (strv_has(&job->backends, it->s)) {
 			err_at(c, it, "backends[%zu]: '%s' is listed twice", i, it->s);

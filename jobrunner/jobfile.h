@@ -29,6 +29,8 @@ void jr_diags_release(struct jr_diags *d);
 /* Backend names a job may list in `backends:` (NULL-terminated); the backend
  * module uses the same list. */
 extern const char *const jr_known_backends[];
+/* The same names, for messages (keep the two in step). */
+#define JR_KNOWN_BACKENDS_TEXT "local, container, slurm, none"
 /* Whether name is one of jr_known_backends (implemented in this build or
  * not): what job files and jobrunner.ini may name. */
 bool jr_backend_name_known(const char *name);

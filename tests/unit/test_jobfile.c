@@ -884,6 +884,24 @@ static void test_check(void **state)
 	    jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 	assert_false(
 	    jr_job_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	/* Messages list the known backends from a copy: the same names. */
+	{
+		struct jr_buf b = JR_BUF_INIT;
+
+		jr_buf_init(&b);
+		for (size_t i = 0; jr_known_backends[i]; i++)
+			jr_buf_addf(&b, "%s%s", i ? ", " : "", jr_known_backends[i]);
+		assert_string_equal(b.buf, JR_KNOWN_BACKENDS_TEXT);
+		jr_buf_release(&b);
+	}
+	/* Machine tags: the rule of [local] tags and of targets' tags. */
+	assert_true(jr_machine_tag_valid("rack:b4"));
+	assert_true(jr_machine_tag_valid("big-mem_2.x"));
+	assert_false(jr_machine_tag_valid(""));
+	assert_false(jr_machine_tag_valid("a/b"));
+	assert_false(jr_machine_tag_valid("a+b"));
+	assert_false(
+	    jr_machine_tag_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
 static char *hash_of(struct fixture *f, const char *yaml)
