@@ -1141,7 +1141,6 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	job = jr_xcalloc(1, sizeof(*job));
 	job_defaults(c, job);
 	job->source_line = n->line;
-	job->source_col = n->col;
 	check_keys(c, n, "job", job_keys);
 
 	if (!(v = map_get(n, "name"))) {

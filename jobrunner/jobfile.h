@@ -165,7 +165,6 @@ struct jr_job {
 
 	char *source_file; /* as found */
 	int source_line;   /* line of the job's mapping */
-	int source_col;
 	struct jr_pos name_pos;  /* of the name's value */
 	struct jr_pos *needs_pos; /* of needs.v[i] */
 	char *canonical_json; /* canonical JSON of the definition (secrets' values redacted) */
