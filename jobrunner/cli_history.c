@@ -152,12 +152,12 @@ out:
 	return rc;
 }
 
-/* Resolves a run id prefix; prints why not and returns the exit status. */
 /* Resolves RUN: a run id or a unique prefix of one; else, when it names a
  * job, that job's latest run. Prints why not and returns the exit status. */
 static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *row)
 {
-	char cands[JR_RUN_LOOKUP_MAX_CANDS][JR_RUN_ID_LEN + 1];
+	/* One more than shown, to know whether there are more. */
+	char cands[JR_RUN_LOOKUP_MAX_CANDS + 1][JR_RUN_ID_LEN + 1];
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_run_row *rows = NULL;
 	size_t i, n = 0, nc = 0, len = strlen(arg);
@@ -166,15 +166,15 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 	int r;
 
 	if (hex) {
-		r = jr_store_run_lookup(ctx->st, arg, row, cands, JR_RUN_LOOKUP_MAX_CANDS, &nc,
+		r = jr_store_run_lookup(ctx->st, arg, row, cands, JR_RUN_LOOKUP_MAX_CANDS + 1, &nc,
 					&err);
 		if (r == 0)
 			return JR_EXIT_OK;
 		if (r == 2) {
 			jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
-			for (i = 0; i < nc; i++)
+			for (i = 0; i < nc && i < JR_RUN_LOOKUP_MAX_CANDS; i++)
 				fprintf(stderr, "  %s\n", cands[i]);
-			if (nc == JR_RUN_LOOKUP_MAX_CANDS)
+			if (nc > JR_RUN_LOOKUP_MAX_CANDS)
 				fprintf(stderr, "  ...\n");
 			return JR_EXIT_USAGE;
 		}

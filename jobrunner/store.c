@@ -1233,8 +1233,7 @@ int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_r
 		*ncands_out = n < max_cands ? n : max_cands;
 		return 2;
 	}
-	rc = run_get(st, first, row_out, err);
-	return rc == 1 ? 1 : rc;
+	return run_get(st, first, row_out, err);
 }
 
 int jr_store_run_signals_list(struct jr_store *st, const char *run_id,

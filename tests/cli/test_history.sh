@@ -54,6 +54,18 @@ check "show --json is valid JSON with the run and signals" python3 -c 'import js
 expect_exit 2 "an ambiguous prefix exits 2" jr show "${id:0:1}"
 contains "ambiguity is explained" "$T/err" "ambiguous"
 contains "candidates are listed" "$T/err" "$id"
+# Ten runs sharing a prefix are all listed, with no "..." for more.
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	q "insert into runs (id, job, status) values ('dddddddddddd0000000$i', 'fake', 'succeeded')"
+done
+expect_exit 2 "ten runs match a prefix" jr show dddddddddddd
+equals "all ten are listed" "$(grep -c '^  dddddddddddd' "$T/err")" 10
+lacks "and no more are hinted at" "$T/err" "..."
+q "insert into runs (id, job, status) values ('dddddddddddd00000010', 'fake', 'succeeded')"
+expect_exit 2 "eleven runs match a prefix" jr show dddddddddddd
+equals "ten are listed" "$(grep -c '^  dddddddddddd' "$T/err")" 10
+contains "and '...' says there are more" "$T/err" "  ..."
+q "delete from runs where job = 'fake'"
 expect_exit 2 "an unknown prefix exits 2" jr show ffffffffffff
 contains "unknown prefix is explained" "$T/err" "no run"
 expect_exit 2 "a non-hex prefix exits 2" jr show "../etc"
