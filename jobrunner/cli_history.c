@@ -395,7 +395,6 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		struct jr_run_row now;
 		ssize_t n = 0;
-		size_t nc = 0;
 		bool active;
 
 		if (fd < 0)
@@ -405,7 +404,7 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			break;
 		}
 		memset(&now, 0, sizeof(now));
-		if (jr_store_run_lookup(ctx->st, id, &now, NULL, 0, &nc, &err) != 0) {
+		if (jr_store_run_get(ctx->st, id, &now, &err) != 0) {
 			jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
 			rc = JR_EXIT_USAGE;
 			break;

@@ -1154,13 +1154,14 @@ out:
 	return ret;
 }
 
-/* Reads the run with exactly this id into *row: 0, 1 when absent, -1. */
-static int run_get(struct jr_store *st, const char *id, struct jr_run_row *row, struct jr_err *err)
+int jr_store_run_get(struct jr_store *st, const char *id, struct jr_run_row *row,
+		     struct jr_err *err)
 {
-	sqlite3_stmt *s = stmt_get(st, S_RUN_GET, err);
+	sqlite3_stmt *s;
 	int rc;
 
-	if (!s)
+	memset(row, 0, sizeof(*row));
+	if (check_owner(st, err) < 0 || !(s = stmt_get(st, S_RUN_GET, err)))
 		return -1;
 	bind_text(s, 1, id);
 	rc = sqlite3_step(s);
@@ -1233,7 +1234,7 @@ int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_r
 		*ncands_out = n < max_cands ? n : max_cands;
 		return 2;
 	}
-	return run_get(st, first, row_out, err);
+	return jr_store_run_get(st, first, row_out, err);
 }
 
 int jr_store_run_signals_list(struct jr_store *st, const char *run_id,

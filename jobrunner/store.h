@@ -193,6 +193,10 @@ int jr_store_history(struct jr_store *st, const char *job, const char *status, i
  * when max_cands is 0; when more than max_cands match, only the first
  * max_cands are given); -1 on error. row_out is zeroed unless 0 is returned;
  * *ncands_out is 0 unless 2 is returned. A range scan of the primary key. */
+/* Reads the run with exactly this id into *row (release it): 0, 1 when
+ * there is none, -1 on error. One lookup of the primary key. */
+int jr_store_run_get(struct jr_store *st, const char *id, struct jr_run_row *row,
+		     struct jr_err *err);
 int jr_store_run_lookup(struct jr_store *st, const char *prefix, struct jr_run_row *row_out,
 			char (*cands)[JR_RUN_ID_LEN + 1], size_t max_cands, size_t *ncands_out,
 			struct jr_err *err);

@@ -346,6 +346,19 @@ static void test_lookup(void **state)
 		insert_ok(st, &r[i]);
 	}
 	/* Full id, and the same in upper case. */
+	/* By exact id: found, or 1 for none (a prefix is not an id). */
+	assert_int_equal(jr_store_run_get(st, r[1].id, &row, &err), 0);
+	assert_string_equal(row.id, r[1].id);
+	jr_run_row_release(&row);
+	assert_int_equal(jr_store_run_get(st, "ffffffffffffffffffff", &row, &err), 1);
+	assert_null(row.id);
+	{
+		char pfx[8];
+
+		memcpy(pfx, r[1].id, 7);
+		pfx[7] = '\0';
+		assert_int_equal(jr_store_run_get(st, pfx, &row, &err), 1);
+	}
 	assert_int_equal(jr_store_run_lookup(st, r[1].id, &row, cands, 10, &nc, &err), 0);
 	assert_string_equal(row.id, r[1].id);
 	assert_string_equal(row.job, "j");
