@@ -237,8 +237,15 @@ static int simple(struct jr_store *st, enum stmt_idx idx, const char *what, stru
  * with its first write: a batch that writes nothing costs nothing. */
 static int write_begin(struct jr_store *st, struct jr_err *err)
 {
-	if (st->batch && st->batch_open)
+	if (st->batch && st->batch_open) {
+		/* SQLite rolls a transaction back by itself on some errors (a
+		 * full disk, I/O, memory): the batch's earlier writes are gone,
+		 * and a later one must not commit on its own. */
+		if (sqlite3_get_autocommit(st->db))
+			return jr_err_set(err, "%s: the transaction of this step was rolled back "
+					       "by an earlier error", st->path);
 		return 0;
+	}
 	/* A batch's owner was checked when it began. */
 	if ((!st->batch && check_owner(st, err) < 0) || simple(st, S_BEGIN, "begin", err) < 0)
 		return -1;
@@ -867,8 +874,9 @@ int jr_store_job_seen(struct jr_store *st, const char *name, const char *hash,
 	return write_end(st, stmt_exec(st, s, "recording job", err), err);
 }
 
-/* Binds parameters 2..25 of S_RUN_INSERT / S_RUN_FINISH from run. Unknown
- * values become NULL; usage (duration, CPU, RSS, leftovers) only counts
+/* Binds parameters 2..25 of S_RUN_INSERT / S_RUN_FINISH from run (the
+ * finish uses those it updates: not 2-5, 8, 9, which a run keeps from its
+ * insert). Unknown values become NULL; usage (duration, CPU, RSS, leftovers) only counts
  * once the run has finished, and only when `usage` says it ever ran. */
 static void bind_run(sqlite3_stmt *s, const struct jr_run *run, bool usage)
 {
