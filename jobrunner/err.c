@@ -7,32 +7,38 @@
 
 #include "banned.h"
 
+int jr_err_vsys(struct jr_err *err, int errnum, const char *fmt, va_list ap)
+{
+	size_t len;
+
+	if (!err)
+		return -1;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (errnum) {
+		len = strlen(err->msg);
+		snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(errnum));
+	}
+	err->errnum = errnum;
+	return -1;
+}
+
 int jr_err_set(struct jr_err *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	jr_err_vsys(err, 0, fmt, ap);
 	va_end(ap);
-	err->errnum = 0;
 	return -1;
 }
 
 int jr_err_sys(struct jr_err *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	size_t len;
 
-	if (!err)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	jr_err_vsys(err, errnum, fmt, ap);
 	va_end(ap);
-	len = strlen(err->msg);
-	snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(errnum));
-	err->errnum = errnum;
 	return -1;
 }
 

@@ -6,6 +6,8 @@
 #ifndef JR_ERR_H
 #define JR_ERR_H
 
+#include <stdarg.h>
+
 #define JR_ERR_MAX 1024
 
 struct jr_err {
@@ -25,6 +27,8 @@ int jr_err_set(struct jr_err *err, const char *fmt, ...) JR_PRINTF(2, 3);
 
 /* Like jr_err_set, then appends ": strerror(errnum)" and records errnum. */
 int jr_err_sys(struct jr_err *err, int errnum, const char *fmt, ...) JR_PRINTF(3, 4);
+/* Either, from a va_list: jr_err_set's when errnum is 0. */
+int jr_err_vsys(struct jr_err *err, int errnum, const char *fmt, va_list ap) JR_PRINTF(3, 0);
 
 /* Prefixes the existing message with "prefix: ". */
 void jr_err_prefix(struct jr_err *err, const char *fmt, ...) JR_PRINTF(2, 3);

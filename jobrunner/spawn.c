@@ -184,19 +184,12 @@ const char *jr_kill_reason_name(enum jr_kill_reason r)
 static void JR_PRINTF(3, 4) cmd_fail(struct jr_cmd *cmd, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	struct jr_buf b = JR_BUF_INIT;
 
 	if (cmd->failed)
 		return;
 	va_start(ap, fmt);
-	jr_buf_vaddf(&b, fmt, ap);
+	jr_err_vsys(&cmd->error, errnum, fmt, ap);
 	va_end(ap);
-	if (errnum)
-		jr_err_sys(&cmd->error, errnum, "%s", b.buf);
-	else
-		jr_err_set(&cmd->error, "%s", b.buf);
-	cmd->error.errnum = errnum;
-	jr_buf_release(&b);
 	cmd->failed = true;
 }
 
