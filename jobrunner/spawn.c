@@ -157,11 +157,8 @@ static void live_del(struct jr_cmd *cmd)
 			break;
 		}
 	}
-	if (!nlive) {
-		free(live);
-		live = NULL;
-		live_alloc = 0;
-	}
+	/* The array stays for the next command (one job after another would
+	 * otherwise allocate and free it each time); it stays reachable. */
 	pthread_mutex_unlock(&live_lock);
 }
 
@@ -630,10 +627,7 @@ static void prep_release(struct prep *p)
 		p->report[i] = -1;
 	}
 	free(p->path);
-	free(p->src);
-	free(p->dst);
-	free(p->tmp);
-	free(p->keep);
+	free(p->src); /* and dst, tmp, keep */
 	free(p->groups);
 	p->path = NULL;
 	p->src = p->dst = p->tmp = p->keep = NULL;
@@ -868,10 +862,11 @@ static int build_map(struct jr_cmd *cmd, struct prep *p)
 		if (s2 < 0)
 			return -1;
 	}
-	p->src = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
-	p->dst = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
-	p->tmp = jr_xcalloc(cmd->npreserve + 3, sizeof(int));
-	p->keep = jr_xcalloc(cmd->npreserve + 1, sizeof(int));
+	/* One allocation for the four lists (src owns it). */
+	p->src = jr_xcalloc(4 * (cmd->npreserve + 3), sizeof(int));
+	p->dst = p->src + cmd->npreserve + 3;
+	p->tmp = p->dst + cmd->npreserve + 3;
+	p->keep = p->tmp + cmd->npreserve + 3;
 	p->src[n] = s0, p->dst[n++] = 0;
 	p->src[n] = s1, p->dst[n++] = 1;
 	if (s2 >= 0)
