@@ -846,7 +846,8 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 					 "a machine tag (1-64 of letters, digits, _ . : -)", true,
 					 NULL);
 				/* A set: sorted, so that their order is not in the hash. */
-				qsort(t->tags.v, t->tags.n, sizeof(*t->tags.v), name_cmp);
+				if (t->tags.n > 1)
+					qsort(t->tags.v, t->tags.n, sizeof(*t->tags.v), name_cmp);
 				continue;
 			}
 			if (!fact_name_valid(fk->s)) {
