@@ -66,48 +66,12 @@ void jr_ynode_free(struct jr_ynode *n)
 	free(n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid;
- * *cpp is the code point. */
-static size_t utf8_len(const unsigned char *s, size_t n, unsigned *cpp)
-{
-	size_t len, i;
-	unsigned cp;
-
-	*cpp = s[0];
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	*cpp = cp;
-	return len;
-}
-
 /* Refuses what is not text before libyaml sees it. Returns 0 or -1. */
 static int check_text(const char *file, const unsigned char *s, size_t len, struct jr_diags *d)
 {
 	size_t i = 0, l;
 	int line = 1, col = 1;
-	unsigned cp;
+	uint32_t cp;
 
 	while (i < len) {
 		unsigned char c = s[i];
@@ -131,7 +95,7 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 				     c);
 			return -1;
 		}
-		l = utf8_len(s + i, len - i, &cp);
+		l = jr_utf8_len(s + i, len - i, &cp);
 		if (l == 0) {
 			jr_diags_add(d, file, line, col,
 				     "invalid UTF-8 byte 0x%02x: this is not a text file (job "
@@ -144,7 +108,7 @@ static int check_text(const char *file, const unsigned char *s, size_t len, stru
 			jr_diags_add(d, file, line, col,
 				     "non-printable character U+%04X: this is not a text file (job "
 				     "files are UTF-8 YAML)",
-				     cp);
+				     (unsigned)cp);
 			return -1;
 		}
 		i += l;

@@ -196,14 +196,16 @@ void jr_buf_addf(struct jr_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t jr_utf8_len(const unsigned char *s, size_t n, uint32_t *cpp)
 {
 	size_t len, i;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		if (cpp)
+			*cpp = s[0];
 		return 1;
+	}
 	if ((s[0] & 0xE0) == 0xC0) {
 		len = 2;
 		cp = s[0] & 0x1F;
@@ -226,6 +228,8 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		return 0;
+	if (cpp)
+		*cpp = cp;
 	return len;
 }
 
@@ -251,7 +255,7 @@ void jr_buf_add_json_strn(struct jr_buf *b, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_seq_len(p + i, len - i);
+		n = jr_utf8_len(p + i, len - i, NULL);
 		if (!n) {
 			jr_buf_adds(b, "\\ufffd");
 			i++;

@@ -46,6 +46,10 @@ void jr_buf_vaddf(struct jr_buf *b, const char *fmt, va_list ap);
  * become U+FFFD so the output is always valid JSON. s may be NULL: null. */
 void jr_buf_add_json_str(struct jr_buf *b, const char *s);
 void jr_buf_add_json_strn(struct jr_buf *b, const char *s, size_t len);
+/* Length (1-4) of the valid UTF-8 sequence at s (at most n bytes, n > 0),
+ * 0 when invalid (overlong, surrogate, beyond U+10FFFF, cut short); *cp
+ * (may be NULL) gets its code point. */
+size_t jr_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
 /* A JSON array of the n strings of v. */
 void jr_buf_add_json_strv(struct jr_buf *b, const char *const *v, size_t n);
 

@@ -161,6 +161,26 @@ static void assert_abs(const char *dir, const char *p, const char *want)
 	free(got);
 }
 
+static void test_utf8_len(void **state)
+{
+	uint32_t cp = 0;
+
+	(void)state;
+	assert_int_equal(jr_utf8_len((const unsigned char *)"a", 1, &cp), 1);
+	assert_int_equal(cp, 'a');
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xe2\x82\xac", 3, &cp), 3);
+	assert_int_equal(cp, 0x20ac);
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xf0\x9f\x98\x80", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xc3\xa9", 1, NULL), 0); /* cut */
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xc0\xaf", 2, NULL), 0); /* overlong */
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xed\xa0\x80", 3, NULL), 0); /* surrogate */
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4, NULL), 0);
+	assert_int_equal(jr_utf8_len((const unsigned char *)"\x80", 1, NULL), 0);
+}
+
 static void test_path_abs(void **state)
 {
 	(void)state;
@@ -193,7 +213,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf), cmocka_unit_test(test_closest),
-		cmocka_unit_test(test_path_abs),
+		cmocka_unit_test(test_path_abs), cmocka_unit_test(test_utf8_len),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_fmt_duration),
