@@ -97,13 +97,14 @@ static int parse_sel(const char *command, int argc, char **argv, struct sel_opts
 	return -1;
 }
 
-static int select_jobs(struct jr_cli_ctx *ctx, int argc, char **argv, const struct sel_opts *o,
+/* The named jobs (or those tagged tag, or all) and what they need, ordered
+ * by needs; prints why not and returns the exit status. */
+static int select_jobs(struct jr_cli_ctx *ctx, char *const *names, size_t nnames, const char *tag,
 		       struct jr_job ***jobs, size_t *n)
 {
 	struct jr_err err = JR_ERR_INIT;
 
-	if (jr_sched_select(&ctx->jobs, argv + optind, (size_t)(argc - optind), o->tag, jobs, n,
-			    &err) < 0) {
+	if (jr_sched_select(&ctx->jobs, names, nnames, tag, jobs, n, &err) < 0) {
 		jr_cli_error("%s", err.msg);
 		return JR_EXIT_USAGE;
 	}
@@ -187,7 +188,7 @@ int jr_cli_plan(const struct jr_cli *cli, int argc, char **argv)
 		return rc;
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST, &ctx);
 	if (rc == JR_EXIT_OK)
-		rc = select_jobs(&ctx, argc, argv, &o, &jobs, &n);
+		rc = select_jobs(&ctx, argv + optind, (size_t)(argc - optind), o.tag, &jobs, &n);
 	if (rc == JR_EXIT_OK)
 		rc = do_plan(&ctx, jobs, n, o.json);
 	free(jobs);
@@ -258,7 +259,7 @@ int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST | (o.dry_run ? 0 : JR_NEED_STORE),
 			     &ctx);
 	if (rc == JR_EXIT_OK)
-		rc = select_jobs(&ctx, argc, argv, &o, &jobs, &n);
+		rc = select_jobs(&ctx, argv + optind, (size_t)(argc - optind), o.tag, &jobs, &n);
 	if (rc != JR_EXIT_OK)
 		goto out;
 	if (o.dry_run) {
@@ -401,13 +402,9 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	names = jr_xmalloc(ndue * sizeof(*names));
 	for (i = 0; i < ndue; i++)
 		names[i] = due[i]->name;
-	if (jr_sched_select(&ctx.jobs, names, ndue, NULL, &jobs, &n, &err) < 0) {
-		jr_cli_error("%s", err.msg);
-		rc = JR_EXIT_USAGE;
-		goto out;
-	}
-	jr_sched_order(jobs, n);
-	rc = run_jobs(cli, &ctx, jobs, n, par);
+	rc = select_jobs(&ctx, names, ndue, NULL, &jobs, &n);
+	if (rc == JR_EXIT_OK)
+		rc = run_jobs(cli, &ctx, jobs, n, par);
 out:
 	free(names);
 	free(due);
