@@ -122,7 +122,7 @@ int jr_cli_main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct jr_cli cli = { "jobrunner", NULL, argc, argv };
+	struct jr_cli cli = { NULL, argc, argv };
 	const struct jr_cli_command *c;
 	int opt;
 

@@ -20,7 +20,6 @@ enum jr_exit {
 
 /* Options that come before the command name. */
 struct jr_cli {
-	const char *progname;
 	const char *config_path; /* -c FILE, or NULL to search */
 	int argc;                /* jobrunner's whole command line, for the record */
 	char **argv;

@@ -1,4 +1,4 @@
-/* cli_run: `run` and `plan`. */
+/* cli_run: `run`, `plan` and `tick`. */
 #include "cli.h"
 
 #include <getopt.h>

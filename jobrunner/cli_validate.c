@@ -35,10 +35,12 @@ int jr_cli_validate(const struct jr_cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return jr_cli_bad_usage("validate");
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS, &ctx);
-	if (rc == JR_EXIT_OK)
+	if (rc == JR_EXIT_OK) {
+		int nfiles = count_files(&ctx.jobs);
+
 		printf("%zu job%s in %d file%s of %s: valid\n", ctx.jobs.n, ctx.jobs.n == 1 ? "" : "s",
-		       count_files(&ctx.jobs), count_files(&ctx.jobs) == 1 ? "" : "s",
-		       ctx.cfg.jobs_dir);
+		       nfiles, nfiles == 1 ? "" : "s", ctx.cfg.jobs_dir);
+	}
 	jr_cli_ctx_release(&ctx);
 	return rc;
 }

@@ -1013,8 +1013,6 @@ static int clone_pidfd_ok = 1;
 static int clone_shares = -1;
 static pthread_mutex_t clone_shares_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool report_pipe_needed(const struct jr_cmd *cmd);
-
 static bool fork_model(const struct jr_cmd *cmd)
 {
 	return JR_SPAWN_ASAN || cmd->daemonize;
@@ -1074,7 +1072,7 @@ static void signals_to_reset(sigset_t *out)
 #endif
 }
 
-static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high, pid_t *daemon_pid)
+static int spawn_child(struct jr_cmd *cmd, struct prep *p, int high, pid_t *daemon_pid)
 {
 	struct jr_child_plan plan;
 	/* The child's stack lives in this frame, as in musl's posix_spawn: we
@@ -1088,7 +1086,7 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, char **envp, int high
 	memset(&plan, 0, sizeof(plan));
 	plan.path = p->path;
 	plan.argv = cmd->argv;
-	plan.envp = envp;
+	plan.envp = cmd->env;
 	plan.report_fd = p->report[1];
 	plan.shared = &shared;
 	plan.nmap = p->nmap;
@@ -1265,7 +1263,6 @@ static void close_fd(int *fd)
 int jr_cmd_start(struct jr_cmd *cmd)
 {
 	struct prep p;
-	char **envp = NULL;
 	sigset_t all, old;
 	pid_t daemon_pid = -1;
 	int high, rc = -1;
@@ -1289,7 +1286,6 @@ int jr_cmd_start(struct jr_cmd *cmd)
 		jr_xgrow((void **)&cmd->env, &cmd->env_alloc, 1, sizeof(*cmd->env));
 		cmd->env[0] = NULL;
 	}
-	envp = cmd->env;
 	if (resolve_path(cmd, &p) < 0 || resolve_user(cmd, &p) < 0)
 		goto out;
 	if (report_pipe_needed(cmd) && pipe2(p.report, O_CLOEXEC) < 0) {
@@ -1304,7 +1300,7 @@ int jr_cmd_start(struct jr_cmd *cmd)
 	cmd->res.started_ms = jr_now_ms();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = spawn_child(cmd, &p, envp, high, &daemon_pid);
+	rc = spawn_child(cmd, &p, high, &daemon_pid);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (cmd->pid > 0 && !cmd->daemonize && cmd->pidfd < 0)
 		cmd->pidfd = pidfd_open_probe(cmd->pid);
