@@ -1407,9 +1407,10 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 		goto out;
 	}
 	if (jr_read_all(fd, JR_JOBFILE_MAX_SIZE, &b, &err) < 0) {
-		jr_diags_add(diags, path, 0, 0, "%s",
-			     err.errnum == EFBIG ? "file is larger than 4 MiB; refusing to load it"
-						 : err.msg);
+		if (err.errnum == EFBIG)
+			jr_diags_add(diags, path, 0, 0, JR_JOBFILE_TOO_LARGE);
+		else
+			jr_diags_add(diags, path, 0, 0, "%s", err.msg);
 		close(fd);
 		goto out;
 	}

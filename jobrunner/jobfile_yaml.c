@@ -326,7 +326,7 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 	st.file = file;
 	st.d = d;
 	if (len > JR_JOBFILE_MAX_SIZE) {
-		jr_diags_add(d, file, 0, 0, "file is larger than %u bytes", JR_JOBFILE_MAX_SIZE);
+		jr_diags_add(d, file, 0, 0, JR_JOBFILE_TOO_LARGE);
 		return -1;
 	}
 	if (check_text(file, (const unsigned char *)data, len, d) < 0)

@@ -13,6 +13,8 @@
 #define JR_YAML_MAX_SCALAR  (1u << 20) /* bytes in one string */
 #define JR_YAML_MAX_NODES   200000
 #define JR_JOBFILE_MAX_SIZE (4u << 20) /* bytes in one file */
+/* What is said of a larger one (the same for files and buffers). */
+#define JR_JOBFILE_TOO_LARGE "file is larger than %u MiB; refusing to load it", JR_JOBFILE_MAX_SIZE >> 20
 #define JR_YAML_MAX_ERRORS  100        /* then reading stops */
 
 enum jr_ynode_kind { JR_YNODE_SCALAR, JR_YNODE_SEQ, JR_YNODE_MAP };
