@@ -376,16 +376,23 @@ static bool same_file(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* How often logs --follow checks that the jobrunner running the run is
+ * still there (a reconcile: a read of the unfinished invocations). */
+#define FOLLOW_RECONCILE_MS 1000
+
 /* The log of a run still going, at live (a file in use, logfile.h). Once
  * the run ends, an empty log's file may serve a later run: so nothing read
  * is printed before the run is seen still going after the read; once it
- * has ended, only if the file is its kept log. With follow, until it ends. */
+ * has ended, only if the file is its kept log. With follow, until it ends;
+ * a run whose jobrunner disappeared (killed) never ends by itself, so
+ * following reconciles now and then, which records it lost. */
 static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, bool use_err,
 		     bool follow)
 {
 	struct jr_err err = JR_ERR_INIT;
 	char buf[65536];
 	off_t off = 0;
+	int64_t next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
 	int fd, rc = JR_EXIT_OK, waits = 0;
 
 	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -404,6 +411,14 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			break;
 		}
 		memset(&now, 0, sizeof(now));
+		if (follow && jr_mono_ms() >= next_reconcile) {
+			if (jr_store_reconcile(ctx->st, NULL, &err) < 0) {
+				jr_cli_error("%s", err.msg);
+				rc = JR_EXIT_USAGE;
+				break;
+			}
+			next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
+		}
 		if (jr_store_run_get(ctx->st, id, &now, &err) != 0) {
 			jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
 			rc = JR_EXIT_USAGE;
@@ -424,6 +439,9 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 				if (fd >= 0 && copy_from(fd, &off) < 0)
 					rc = copy_failed(kept);
 			}
+			if (now.status == JR_RUN_LOST)
+				jr_cli_error("run %s is lost: %s", id,
+					     now.error ? now.error : "its jobrunner disappeared");
 			jr_run_row_release(&now);
 			break;
 		}

@@ -149,4 +149,26 @@ equals "prints nothing, not the next run's output" "$(cat "$T/out")" ""
 wait "$runner"
 equals "the next run's stderr log is its own" "$(jr logs --stderr chatty)" "CHATTY"
 
+# --follow of a run whose jobrunner is killed: it notices the jobrunner is
+# gone, records the run lost, prints what the run wrote and ends.
+job k.yaml <<'EOF2'
+name: orphaned
+shell: 'echo a; sleep 30'
+EOF2
+"$JR" -c "$P/jobrunner.ini" run orphaned >/dev/null 2>&1 &
+runner=$!
+wait_for "the run to orphan is running" 10 qeq "select pid > 0 from runs where job='orphaned'" 1
+kid=$(q "select id from runs where job='orphaned'")
+kpid=$(q "select pid from runs where job='orphaned'")
+(sleep 1; kill -9 "$runner") &
+killer=$!
+expect_exit 0 "logs --follow ends when the run's jobrunner is killed" timeout 8 "$JR" -c "$P/jobrunner.ini" logs --follow "$kid"
+equals "it printed what the run wrote" "$(cat "$T/out")" "a"
+contains "it says the run is lost" "$T/err" "lost"
+equals "the run is lost" "$(q "select status from runs where id='$kid'")" "lost"
+wait "$killer"
+wait "$runner" 2>/dev/null
+# The job (its own session, pid = process group) outlived its jobrunner.
+kill -9 -- "-$kpid" 2>/dev/null
+
 done_testing
