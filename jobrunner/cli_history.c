@@ -467,6 +467,37 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	return rc;
 }
 
+/* Whether path, where r's row says one of its streams went, is a log of
+ * jobrunner's own (logfile.h): a file in use in log_dir/.running/, or a
+ * kept log JOB/RUN.out or .err named after this very run (wherever log_dir
+ * was when it ran). Anything else is a file the job chose
+ * (stdout: {file: ...}), which other runs of it may have written since. */
+static bool own_log(const struct jr_cli_ctx *ctx, const struct jr_run_row *r, const char *path)
+{
+	char *running = jr_xasprintf("%s/.running", ctx->cfg.log_dir);
+	char *kept = jr_xasprintf("/%s/%s.", r->job, r->id);
+	const char *slash = strrchr(path, '/');
+	size_t plen = strlen(path), klen = strlen(kept);
+	bool own = false;
+
+	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
+	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
+		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
+	if (!own && slash && slash > path && slash[1]) {
+		/* In .running, however log_dir is spelt (the configuration may
+		 * be reached through another path now). */
+		char *dir = jr_xstrndup(path, (size_t)(slash - path));
+		struct stat a, b;
+
+		own = !strcmp(dir, running) || (stat(dir, &a) == 0 && stat(running, &b) == 0 &&
+						a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+		free(dir);
+	}
+	free(running);
+	free(kept);
+	return own;
+}
+
 int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -513,6 +544,12 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 	if (!path) {
 		jr_cli_error("run %s has no %s log (its job sends %s elsewhere)", row.id,
 			     use_err ? "stderr" : "stdout", use_err ? "stderr" : "stdout");
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	if (!own_log(&ctx, &row, path)) {
+		jr_cli_error("run %s sends %s to %s, not to a log of its own", row.id,
+			     use_err ? "stderr" : "stdout", path);
 		rc = JR_EXIT_USAGE;
 		goto out;
 	}

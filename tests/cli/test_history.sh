@@ -149,6 +149,34 @@ equals "prints nothing, not the next run's output" "$(cat "$T/out")" ""
 wait "$runner"
 equals "the next run's stderr log is its own" "$(jr logs --stderr chatty)" "CHATTY"
 
+# A job that writes its output to a file of its own has no log: logs says
+# where the output went rather than print that file, which holds another
+# run's output once the job ran again (or every run's, with append).
+job o.yaml <<EOF2
+jobs:
+  - name: to-file
+    shell: 'echo "to-file \$JOBRUNNER_RUN_ID"'
+    stdout: {file: $T/own.log}
+  - name: to-file-append
+    shell: 'echo "appended \$JOBRUNNER_RUN_ID"; echo err-appended >&2'
+    stdout: {file: $T/own-append.log, append: true}
+    stderr: stdout
+EOF2
+jr run to-file to-file-append >/dev/null 2>&1
+jr run to-file to-file-append >/dev/null 2>&1
+oid=$(q "select id from runs where job='to-file' order by id limit 1")
+expect_exit 2 "logs of a run whose stdout went to the job's own file" jr logs "$oid"
+equals "prints nothing (the file now holds the next run's output)" "$(cat "$T/out")" ""
+contains "names where its stdout went" "$T/err" "run $oid sends stdout to $T/own.log, not to a log of its own"
+expect_exit 0 "show of that run" jr show "$oid"
+contains "show still names the file" "$T/out" "stdout      $T/own.log"
+oid=$(q "select id from runs where job='to-file-append' order by id limit 1")
+expect_exit 2 "logs of a run whose stdout is appended to the job's own file" jr logs "$oid"
+equals "prints nothing (the file holds every run's output)" "$(cat "$T/out")" ""
+contains "names where its stdout went" "$T/err" "run $oid sends stdout to $T/own-append.log, not to a log of its own"
+expect_exit 2 "logs --stderr of a run whose stderr went with that stdout" jr logs --stderr "$oid"
+contains "names where its stderr went" "$T/err" "run $oid sends stderr to $T/own-append.log"
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'
@@ -168,6 +196,11 @@ contains "it says the run is lost" "$T/err" "lost"
 equals "the run is lost" "$(q "select status from runs where id='$kid'")" "lost"
 wait "$killer"
 wait "$runner" 2>/dev/null
+# Its row names its file in use, in log_dir/.running: its own log, however
+# the configuration is reached.
+ln -s "$P" "$T/p-link"
+expect_exit 0 "logs of the lost run through another path to log_dir" "$JR" -c "$T/p-link/jobrunner.ini" logs "$kid"
+equals "prints what it wrote" "$(cat "$T/out")" "a"
 # The job (its own session, pid = process group) outlived its jobrunner.
 kill -9 -- "-$kpid" 2>/dev/null
 
