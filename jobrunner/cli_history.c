@@ -540,6 +540,12 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		rc = find_run(&ctx, argv[optind], &row);
 	if (rc != JR_EXIT_OK)
 		goto out;
+	if (row.status == JR_RUN_SKIPPED || row.status == JR_RUN_UNRUNNABLE) {
+		jr_cli_error("run %s was %s: it never started, so it has no output", row.id,
+			     jr_run_status_name(row.status));
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
 	path = use_err ? row.stderr_path : row.stdout_path;
 	if (!path) {
 		jr_cli_error("run %s has no %s log (its job sends %s elsewhere)", row.id,

@@ -177,6 +177,31 @@ contains "names where its stdout went" "$T/err" "run $oid sends stdout to $T/own
 expect_exit 2 "logs --stderr of a run whose stderr went with that stdout" jr logs --stderr "$oid"
 contains "names where its stderr went" "$T/err" "run $oid sends stderr to $T/own-append.log"
 
+# A run that never started has no output at all, whatever its job does
+# with it.
+job n.yaml <<'EOF2'
+jobs:
+  - name: fails-first
+    command: ["false"]
+  - name: never-started
+    command: [echo, never]
+    needs: [fails-first]
+  - name: nowhere
+    command: [echo, nowhere]
+    targets: [{arch: no-such-arch}]
+EOF2
+jr run never-started nowhere >/dev/null 2>&1
+sid=$(q "select id from runs where job='never-started'")
+equals "the dependent run was skipped" "$(q "select status from runs where id='$sid'")" "skipped"
+expect_exit 2 "logs of a skipped run" jr logs "$sid"
+contains "says it never started" "$T/err" "run $sid was skipped: it never started, so it has no output"
+lacks "and not that its job sends stdout elsewhere" "$T/err" "elsewhere"
+expect_exit 2 "logs --stderr of a skipped run" jr logs --stderr "$sid"
+contains "says so for stderr too" "$T/err" "run $sid was skipped: it never started"
+uid=$(q "select id from runs where job='nowhere'")
+expect_exit 2 "logs of an unrunnable run" jr logs "$uid"
+contains "says it never started" "$T/err" "run $uid was unrunnable: it never started, so it has no output"
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'
