@@ -153,7 +153,9 @@ out:
 }
 
 /* Resolves RUN: a run id or a unique prefix of one; else, when it names a
- * job, that job's latest run. Prints why not and returns the exit status. */
+ * job with runs, that job's latest run (so a job named in hex digits, such
+ * as 01, which every run id starts with, is found by name). Prints why not
+ * and returns the exit status. */
 static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *row)
 {
 	/* One more than shown, to know whether there are more. */
@@ -163,21 +165,13 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 	size_t i, n = 0, nc = 0, len = strlen(arg);
 	bool hex = len > 0 && len <= JR_RUN_ID_LEN &&
 		   strspn(arg, "0123456789abcdefABCDEF") == len;
-	int r;
+	int r = 1;
 
 	if (hex) {
 		r = jr_store_run_lookup(ctx->st, arg, row, cands, JR_RUN_LOOKUP_MAX_CANDS + 1, &nc,
 					&err);
 		if (r == 0)
 			return JR_EXIT_OK;
-		if (r == 2) {
-			jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
-			for (i = 0; i < nc && i < JR_RUN_LOOKUP_MAX_CANDS; i++)
-				fprintf(stderr, "  %s\n", cands[i]);
-			if (nc > JR_RUN_LOOKUP_MAX_CANDS)
-				fprintf(stderr, "  ...\n");
-			return JR_EXIT_USAGE;
-		}
 		if (r < 0) {
 			jr_cli_error("%s", err.msg);
 			return JR_EXIT_USAGE;
@@ -194,12 +188,19 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 			return JR_EXIT_OK;
 		}
 	}
-	if (hex)
+	if (r == 2) {
+		jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
+		for (i = 0; i < nc && i < JR_RUN_LOOKUP_MAX_CANDS; i++)
+			fprintf(stderr, "  %s\n", cands[i]);
+		if (nc > JR_RUN_LOOKUP_MAX_CANDS)
+			fprintf(stderr, "  ...\n");
+	} else if (hex) {
 		jr_cli_error("no run id starts with '%s', and no job of that name has runs "
 			     "(see 'jobrunner history')", arg);
-	else
+	} else {
 		jr_cli_error("'%s' is neither a run id (or a prefix of one) nor a job with runs "
 			     "(see 'jobrunner history')", arg);
+	}
 	return JR_EXIT_USAGE;
 }
 

@@ -202,6 +202,28 @@ uid=$(q "select id from runs where job='nowhere'")
 expect_exit 2 "logs of an unrunnable run" jr logs "$uid"
 contains "says it never started" "$T/err" "run $uid was unrunnable: it never started, so it has no output"
 
+# A job named in hex digits: every run id starts with the same few hex
+# digits, so its name is an ambiguous prefix (or matches no id), and RUN
+# then stands for the job's latest run.
+job h.yaml <<'EOF2'
+jobs:
+  - {name: "0", shell: 'echo zero'}
+  - {name: "01", shell: 'echo zero-one'}
+  - {name: "01a", shell: 'echo zero-one-a'}
+  - {name: "ffff", shell: 'echo f'}
+EOF2
+jr run 0 01 01a ffff >/dev/null 2>&1
+for name in 0 01 01a ffff; do
+	expect_exit 0 "show of job '$name'" jr show "$name"
+	contains "shows job '$name''s latest run" "$T/out" "$(q "select id from runs where job='$name' order by id desc limit 1")"
+done
+expect_exit 0 "logs of job '01'" jr logs 01
+equals "prints its latest run's log" "$(cat "$T/out")" "zero-one"
+expect_exit 0 "logs of job '01a'" jr logs 01a
+equals "prints its latest run's log" "$(cat "$T/out")" "zero-one-a"
+expect_exit 2 "an ambiguous prefix that is no job's name is still ambiguous" jr show 01A
+contains "and says so" "$T/err" "ambiguous"
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'
