@@ -97,20 +97,30 @@ static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
 {
 	const struct jr_cli_command *c;
 	char *sub[] = { NULL, (char *)"--help", NULL };
+	int rc;
 
-	if (argc < 2) {
+	rc = jr_cli_plain_opts(argc, argv, "help",
+			       "\nShows the commands, or the help of COMMAND (as 'jobrunner COMMAND "
+			       "--help' does).\n",
+			       NULL);
+	if (rc >= 0)
+		return rc;
+	if (argc - optind > 1)
+		return jr_cli_bad_usage("help");
+	if (optind == argc) {
 		print_help(stdout);
 		return JR_EXIT_OK;
 	}
-	c = find_command(argv[1]);
+	c = find_command(argv[optind]);
 	if (!c || c->fn == cmd_help) {
 		if (!c)
-			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[1]);
+			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[optind]);
 		else
 			print_help(stdout);
 		return c ? JR_EXIT_OK : JR_EXIT_USAGE;
 	}
-	sub[0] = argv[1];
+	sub[0] = argv[optind];
+	optind = 0; /* glibc: full reinitialisation for the command's getopt */
 	return c->fn(cli, 2, sub);
 }
 

@@ -224,6 +224,19 @@ equals "prints its latest run's log" "$(cat "$T/out")" "zero-one-a"
 expect_exit 2 "an ambiguous prefix that is no job's name is still ambiguous" jr show 01A
 contains "and says so" "$T/err" "ambiguous"
 
+# help, which points to these commands' help.
+expect_exit 0 "help history" "$JR" help history
+contains "prints history's help" "$T/out" "usage: jobrunner [-c FILE] history"
+for opt in --help -h; do
+	expect_exit 0 "help $opt" "$JR" help "$opt"
+	contains "help $opt prints help's usage" "$T/out" "usage: jobrunner [-c FILE] help [COMMAND]"
+done
+expect_exit 2 "help with two commands is a usage error" "$JR" help history logs
+contains "it prints help's usage" "$T/err" "usage: jobrunner [-c FILE] help [COMMAND]"
+equals "and nothing on stdout" "$(cat "$T/out")" ""
+expect_exit 2 "help of an unknown command" "$JR" help frobnicate
+contains "names it" "$T/err" "unknown command 'frobnicate'"
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'
