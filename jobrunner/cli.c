@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spawn.h"
+#include "util.h"
 
 #include "banned.h"
 
@@ -96,7 +98,7 @@ static void print_help(FILE *f)
 static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
 {
 	const struct jr_cli_command *c;
-	char *sub[] = { NULL, (char *)"--help", NULL };
+	char *sub[] = { (char *)"jobrunner", (char *)"--help", NULL };
 	int rc;
 
 	rc = jr_cli_plain_opts(argc, argv, "help",
@@ -119,7 +121,6 @@ static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
 			print_help(stdout);
 		return c ? JR_EXIT_OK : JR_EXIT_USAGE;
 	}
-	sub[0] = argv[optind];
 	optind = 0; /* glibc: full reinitialisation for the command's getopt */
 	return c->fn(cli, 2, sub);
 }
@@ -134,7 +135,8 @@ int jr_cli_main(int argc, char **argv)
 	};
 	struct jr_cli cli = { NULL, argc, argv };
 	const struct jr_cli_command *c;
-	int opt;
+	char **sub;
+	int opt, rc;
 
 	/* A reader that goes away (jobrunner history | head) must not kill us
 	 * in the middle of recording a run; children get default dispositions
@@ -177,8 +179,16 @@ int jr_cli_main(int argc, char **argv)
 		return JR_EXIT_USAGE;
 	}
 	argc -= optind;
-	argv += optind;
+	/* getopt begins its messages with argv[0]: "jobrunner", as
+	 * jr_cli_error does. A copy: cli.argv, which runs record, stays as
+	 * typed. */
+	sub = jr_xmalloc(((size_t)argc + 1) * sizeof(*sub));
+	sub[0] = (char *)"jobrunner";
+	memcpy(sub + 1, argv + optind + 1, ((size_t)argc - 1) * sizeof(*sub));
+	sub[argc] = NULL;
 	optind = 0; /* glibc: full reinitialisation for the subcommand's getopt */
 	opterr = 1;
-	return c->fn(&cli, argc, argv);
+	rc = c->fn(&cli, argc, sub);
+	free(sub);
+	return rc;
 }

@@ -237,6 +237,16 @@ equals "and nothing on stdout" "$(cat "$T/out")" ""
 expect_exit 2 "help of an unknown command" "$JR" help frobnicate
 contains "names it" "$T/err" "unknown command 'frobnicate'"
 
+# An option error of a command begins as every other message does.
+expect_exit 2 "an unknown option of history" jr history -x
+equals "getopt's message begins 'jobrunner: '" "$(head -1 "$T/err")" "jobrunner: invalid option -- 'x'"
+contains "the usage line names the command" "$T/err" "usage: jobrunner [-c FILE] history"
+expect_exit 2 "an unknown long option of logs" jr logs --bogus x
+equals "getopt's message begins 'jobrunner: '" "$(head -1 "$T/err")" "jobrunner: unrecognized option '--bogus'"
+equals "the command line is recorded as typed after an option error" \
+	"$(jr run -x >/dev/null 2>&1; jr run alpha >/dev/null 2>&1; q "select argv from invocations order by id desc limit 1")" \
+	"[\"$JR\",\"-c\",\"$P/jobrunner.ini\",\"run\",\"alpha\"]"
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'
