@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spawn.h"
+#include "util.h"
 
 #include "banned.h"
 
@@ -96,21 +98,30 @@ static void print_help(FILE *f)
 static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
 {
 	const struct jr_cli_command *c;
-	char *sub[] = { NULL, (char *)"--help", NULL };
+	char *sub[] = { (char *)"jobrunner", (char *)"--help", NULL };
+	int rc;
 
-	if (argc < 2) {
+	rc = jr_cli_plain_opts(argc, argv, "help",
+			       "\nShows the commands, or the help of COMMAND (as 'jobrunner COMMAND "
+			       "--help' does).\n",
+			       NULL);
+	if (rc >= 0)
+		return rc;
+	if (argc - optind > 1)
+		return jr_cli_bad_usage("help");
+	if (optind == argc) {
 		print_help(stdout);
 		return JR_EXIT_OK;
 	}
-	c = find_command(argv[1]);
+	c = find_command(argv[optind]);
 	if (!c || c->fn == cmd_help) {
 		if (!c)
-			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[1]);
+			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[optind]);
 		else
 			print_help(stdout);
 		return c ? JR_EXIT_OK : JR_EXIT_USAGE;
 	}
-	sub[0] = argv[1];
+	optind = 0; /* glibc: full reinitialisation for the command's getopt */
 	return c->fn(cli, 2, sub);
 }
 
@@ -124,7 +135,8 @@ int jr_cli_main(int argc, char **argv)
 	};
 	struct jr_cli cli = { NULL, argc, argv };
 	const struct jr_cli_command *c;
-	int opt;
+	char **sub;
+	int opt, rc;
 
 	/* A reader that goes away (jobrunner history | head) must not kill us
 	 * in the middle of recording a run; children get default dispositions
@@ -167,8 +179,16 @@ int jr_cli_main(int argc, char **argv)
 		return JR_EXIT_USAGE;
 	}
 	argc -= optind;
-	argv += optind;
+	/* getopt begins its messages with argv[0]: "jobrunner", as
+	 * jr_cli_error does. A copy: cli.argv, which runs record, stays as
+	 * typed. */
+	sub = jr_xmalloc(((size_t)argc + 1) * sizeof(*sub));
+	sub[0] = (char *)"jobrunner";
+	memcpy(sub + 1, argv + optind + 1, ((size_t)argc - 1) * sizeof(*sub));
+	sub[argc] = NULL;
 	optind = 0; /* glibc: full reinitialisation for the subcommand's getopt */
 	opterr = 1;
-	return c->fn(&cli, argc, argv);
+	rc = c->fn(&cli, argc, sub);
+	free(sub);
+	return rc;
 }

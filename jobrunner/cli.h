@@ -25,8 +25,9 @@ struct jr_cli {
 	char **argv;
 };
 
-/* A subcommand: argv[0] is the command name; returns an enum jr_exit value
- * (or 128+signal after an interrupt). */
+/* A subcommand: argv[0] is "jobrunner" (getopt begins its messages with
+ * it, as jr_cli_error does), then the command's arguments; returns an enum
+ * jr_exit value (or 128+signal after an interrupt). */
 typedef int jr_cli_fn(const struct jr_cli *cli, int argc, char **argv);
 
 struct jr_cli_command {

@@ -153,7 +153,9 @@ out:
 }
 
 /* Resolves RUN: a run id or a unique prefix of one; else, when it names a
- * job, that job's latest run. Prints why not and returns the exit status. */
+ * job with runs, that job's latest run (so a job named in hex digits, such
+ * as 01, which every run id starts with, is found by name). Prints why not
+ * and returns the exit status. */
 static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *row)
 {
 	/* One more than shown, to know whether there are more. */
@@ -163,21 +165,13 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 	size_t i, n = 0, nc = 0, len = strlen(arg);
 	bool hex = len > 0 && len <= JR_RUN_ID_LEN &&
 		   strspn(arg, "0123456789abcdefABCDEF") == len;
-	int r;
+	int r = 1;
 
 	if (hex) {
 		r = jr_store_run_lookup(ctx->st, arg, row, cands, JR_RUN_LOOKUP_MAX_CANDS + 1, &nc,
 					&err);
 		if (r == 0)
 			return JR_EXIT_OK;
-		if (r == 2) {
-			jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
-			for (i = 0; i < nc && i < JR_RUN_LOOKUP_MAX_CANDS; i++)
-				fprintf(stderr, "  %s\n", cands[i]);
-			if (nc > JR_RUN_LOOKUP_MAX_CANDS)
-				fprintf(stderr, "  ...\n");
-			return JR_EXIT_USAGE;
-		}
 		if (r < 0) {
 			jr_cli_error("%s", err.msg);
 			return JR_EXIT_USAGE;
@@ -194,12 +188,19 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 			return JR_EXIT_OK;
 		}
 	}
-	if (hex)
+	if (r == 2) {
+		jr_cli_error("run id prefix '%s' is ambiguous; it matches:", arg);
+		for (i = 0; i < nc && i < JR_RUN_LOOKUP_MAX_CANDS; i++)
+			fprintf(stderr, "  %s\n", cands[i]);
+		if (nc > JR_RUN_LOOKUP_MAX_CANDS)
+			fprintf(stderr, "  ...\n");
+	} else if (hex) {
 		jr_cli_error("no run id starts with '%s', and no job of that name has runs "
 			     "(see 'jobrunner history')", arg);
-	else
+	} else {
 		jr_cli_error("'%s' is neither a run id (or a prefix of one) nor a job with runs "
 			     "(see 'jobrunner history')", arg);
+	}
 	return JR_EXIT_USAGE;
 }
 
@@ -376,16 +377,23 @@ static bool same_file(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* How often logs --follow checks that the jobrunner running the run is
+ * still there (a reconcile: a read of the unfinished invocations). */
+#define FOLLOW_RECONCILE_MS 1000
+
 /* The log of a run still going, at live (a file in use, logfile.h). Once
  * the run ends, an empty log's file may serve a later run: so nothing read
  * is printed before the run is seen still going after the read; once it
- * has ended, only if the file is its kept log. With follow, until it ends. */
+ * has ended, only if the file is its kept log. With follow, until it ends;
+ * a run whose jobrunner disappeared (killed) never ends by itself, so
+ * following reconciles now and then, which records it lost. */
 static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, bool use_err,
 		     bool follow)
 {
 	struct jr_err err = JR_ERR_INIT;
 	char buf[65536];
 	off_t off = 0;
+	int64_t next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
 	int fd, rc = JR_EXIT_OK, waits = 0;
 
 	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -404,6 +412,14 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			break;
 		}
 		memset(&now, 0, sizeof(now));
+		if (follow && jr_mono_ms() >= next_reconcile) {
+			if (jr_store_reconcile(ctx->st, NULL, &err) < 0) {
+				jr_cli_error("%s", err.msg);
+				rc = JR_EXIT_USAGE;
+				break;
+			}
+			next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
+		}
 		if (jr_store_run_get(ctx->st, id, &now, &err) != 0) {
 			jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
 			rc = JR_EXIT_USAGE;
@@ -424,6 +440,9 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 				if (fd >= 0 && copy_from(fd, &off) < 0)
 					rc = copy_failed(kept);
 			}
+			if (now.status == JR_RUN_LOST)
+				jr_cli_error("run %s is lost: %s", id,
+					     now.error ? now.error : "its jobrunner disappeared");
 			jr_run_row_release(&now);
 			break;
 		}
@@ -447,6 +466,37 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+/* Whether path, where r's row says one of its streams went, is a log of
+ * jobrunner's own (logfile.h): a file in use in log_dir/.running/, or a
+ * kept log JOB/RUN.out or .err named after this very run (wherever log_dir
+ * was when it ran). Anything else is a file the job chose
+ * (stdout: {file: ...}), which other runs of it may have written since. */
+static bool own_log(const struct jr_cli_ctx *ctx, const struct jr_run_row *r, const char *path)
+{
+	char *running = jr_xasprintf("%s/.running", ctx->cfg.log_dir);
+	char *kept = jr_xasprintf("/%s/%s.", r->job, r->id);
+	const char *slash = strrchr(path, '/');
+	size_t plen = strlen(path), klen = strlen(kept);
+	bool own = false;
+
+	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
+	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
+		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
+	if (!own && slash && slash > path && slash[1]) {
+		/* In .running, however log_dir is spelt (the configuration may
+		 * be reached through another path now). */
+		char *dir = jr_xstrndup(path, (size_t)(slash - path));
+		struct stat a, b;
+
+		own = !strcmp(dir, running) || (stat(dir, &a) == 0 && stat(running, &b) == 0 &&
+						a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+		free(dir);
+	}
+	free(running);
+	free(kept);
+	return own;
 }
 
 int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
@@ -491,10 +541,22 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		rc = find_run(&ctx, argv[optind], &row);
 	if (rc != JR_EXIT_OK)
 		goto out;
+	if (row.status == JR_RUN_SKIPPED || row.status == JR_RUN_UNRUNNABLE) {
+		jr_cli_error("run %s was %s: it never started, so it has no output", row.id,
+			     jr_run_status_name(row.status));
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
 	path = use_err ? row.stderr_path : row.stdout_path;
 	if (!path) {
 		jr_cli_error("run %s has no %s log (its job sends %s elsewhere)", row.id,
 			     use_err ? "stderr" : "stdout", use_err ? "stderr" : "stdout");
+		rc = JR_EXIT_USAGE;
+		goto out;
+	}
+	if (!own_log(&ctx, &row, path)) {
+		jr_cli_error("run %s sends %s to %s, not to a log of its own", row.id,
+			     use_err ? "stderr" : "stdout", path);
 		rc = JR_EXIT_USAGE;
 		goto out;
 	}

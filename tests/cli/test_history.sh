@@ -149,4 +149,129 @@ equals "prints nothing, not the next run's output" "$(cat "$T/out")" ""
 wait "$runner"
 equals "the next run's stderr log is its own" "$(jr logs --stderr chatty)" "CHATTY"
 
+# A job that writes its output to a file of its own has no log: logs says
+# where the output went rather than print that file, which holds another
+# run's output once the job ran again (or every run's, with append).
+job o.yaml <<EOF2
+jobs:
+  - name: to-file
+    shell: 'echo "to-file \$JOBRUNNER_RUN_ID"'
+    stdout: {file: $T/own.log}
+  - name: to-file-append
+    shell: 'echo "appended \$JOBRUNNER_RUN_ID"; echo err-appended >&2'
+    stdout: {file: $T/own-append.log, append: true}
+    stderr: stdout
+EOF2
+jr run to-file to-file-append >/dev/null 2>&1
+jr run to-file to-file-append >/dev/null 2>&1
+oid=$(q "select id from runs where job='to-file' order by id limit 1")
+expect_exit 2 "logs of a run whose stdout went to the job's own file" jr logs "$oid"
+equals "prints nothing (the file now holds the next run's output)" "$(cat "$T/out")" ""
+contains "names where its stdout went" "$T/err" "run $oid sends stdout to $T/own.log, not to a log of its own"
+expect_exit 0 "show of that run" jr show "$oid"
+contains "show still names the file" "$T/out" "stdout      $T/own.log"
+oid=$(q "select id from runs where job='to-file-append' order by id limit 1")
+expect_exit 2 "logs of a run whose stdout is appended to the job's own file" jr logs "$oid"
+equals "prints nothing (the file holds every run's output)" "$(cat "$T/out")" ""
+contains "names where its stdout went" "$T/err" "run $oid sends stdout to $T/own-append.log, not to a log of its own"
+expect_exit 2 "logs --stderr of a run whose stderr went with that stdout" jr logs --stderr "$oid"
+contains "names where its stderr went" "$T/err" "run $oid sends stderr to $T/own-append.log"
+
+# A run that never started has no output at all, whatever its job does
+# with it.
+job n.yaml <<'EOF2'
+jobs:
+  - name: fails-first
+    command: ["false"]
+  - name: never-started
+    command: [echo, never]
+    needs: [fails-first]
+  - name: nowhere
+    command: [echo, nowhere]
+    targets: [{arch: no-such-arch}]
+EOF2
+jr run never-started nowhere >/dev/null 2>&1
+sid=$(q "select id from runs where job='never-started'")
+equals "the dependent run was skipped" "$(q "select status from runs where id='$sid'")" "skipped"
+expect_exit 2 "logs of a skipped run" jr logs "$sid"
+contains "says it never started" "$T/err" "run $sid was skipped: it never started, so it has no output"
+lacks "and not that its job sends stdout elsewhere" "$T/err" "elsewhere"
+expect_exit 2 "logs --stderr of a skipped run" jr logs --stderr "$sid"
+contains "says so for stderr too" "$T/err" "run $sid was skipped: it never started"
+uid=$(q "select id from runs where job='nowhere'")
+expect_exit 2 "logs of an unrunnable run" jr logs "$uid"
+contains "says it never started" "$T/err" "run $uid was unrunnable: it never started, so it has no output"
+
+# A job named in hex digits: every run id starts with the same few hex
+# digits, so its name is an ambiguous prefix (or matches no id), and RUN
+# then stands for the job's latest run.
+job h.yaml <<'EOF2'
+jobs:
+  - {name: "0", shell: 'echo zero'}
+  - {name: "01", shell: 'echo zero-one'}
+  - {name: "01a", shell: 'echo zero-one-a'}
+  - {name: "ffff", shell: 'echo f'}
+EOF2
+jr run 0 01 01a ffff >/dev/null 2>&1
+for name in 0 01 01a ffff; do
+	expect_exit 0 "show of job '$name'" jr show "$name"
+	contains "shows job '$name''s latest run" "$T/out" "$(q "select id from runs where job='$name' order by id desc limit 1")"
+done
+expect_exit 0 "logs of job '01'" jr logs 01
+equals "prints its latest run's log" "$(cat "$T/out")" "zero-one"
+expect_exit 0 "logs of job '01a'" jr logs 01a
+equals "prints its latest run's log" "$(cat "$T/out")" "zero-one-a"
+expect_exit 2 "an ambiguous prefix that is no job's name is still ambiguous" jr show 01A
+contains "and says so" "$T/err" "ambiguous"
+
+# help, which points to these commands' help.
+expect_exit 0 "help history" "$JR" help history
+contains "prints history's help" "$T/out" "usage: jobrunner [-c FILE] history"
+for opt in --help -h; do
+	expect_exit 0 "help $opt" "$JR" help "$opt"
+	contains "help $opt prints help's usage" "$T/out" "usage: jobrunner [-c FILE] help [COMMAND]"
+done
+expect_exit 2 "help with two commands is a usage error" "$JR" help history logs
+contains "it prints help's usage" "$T/err" "usage: jobrunner [-c FILE] help [COMMAND]"
+equals "and nothing on stdout" "$(cat "$T/out")" ""
+expect_exit 2 "help of an unknown command" "$JR" help frobnicate
+contains "names it" "$T/err" "unknown command 'frobnicate'"
+
+# An option error of a command begins as every other message does.
+expect_exit 2 "an unknown option of history" jr history -x
+equals "getopt's message begins 'jobrunner: '" "$(head -1 "$T/err")" "jobrunner: invalid option -- 'x'"
+contains "the usage line names the command" "$T/err" "usage: jobrunner [-c FILE] history"
+expect_exit 2 "an unknown long option of logs" jr logs --bogus x
+equals "getopt's message begins 'jobrunner: '" "$(head -1 "$T/err")" "jobrunner: unrecognized option '--bogus'"
+equals "the command line is recorded as typed after an option error" \
+	"$(jr run -x >/dev/null 2>&1; jr run alpha >/dev/null 2>&1; q "select argv from invocations order by id desc limit 1")" \
+	"[\"$JR\",\"-c\",\"$P/jobrunner.ini\",\"run\",\"alpha\"]"
+
+# --follow of a run whose jobrunner is killed: it notices the jobrunner is
+# gone, records the run lost, prints what the run wrote and ends.
+job k.yaml <<'EOF2'
+name: orphaned
+shell: 'echo a; sleep 30'
+EOF2
+"$JR" -c "$P/jobrunner.ini" run orphaned >/dev/null 2>&1 &
+runner=$!
+wait_for "the run to orphan is running" 10 qeq "select pid > 0 from runs where job='orphaned'" 1
+kid=$(q "select id from runs where job='orphaned'")
+kpid=$(q "select pid from runs where job='orphaned'")
+(sleep 1; kill -9 "$runner") &
+killer=$!
+expect_exit 0 "logs --follow ends when the run's jobrunner is killed" timeout 8 "$JR" -c "$P/jobrunner.ini" logs --follow "$kid"
+equals "it printed what the run wrote" "$(cat "$T/out")" "a"
+contains "it says the run is lost" "$T/err" "lost"
+equals "the run is lost" "$(q "select status from runs where id='$kid'")" "lost"
+wait "$killer"
+wait "$runner" 2>/dev/null
+# Its row names its file in use, in log_dir/.running: its own log, however
+# the configuration is reached.
+ln -s "$P" "$T/p-link"
+expect_exit 0 "logs of the lost run through another path to log_dir" "$JR" -c "$T/p-link/jobrunner.ini" logs "$kid"
+equals "prints what it wrote" "$(cat "$T/out")" "a"
+# The job (its own session, pid = process group) outlived its jobrunner.
+kill -9 -- "-$kpid" 2>/dev/null
+
 done_testing
