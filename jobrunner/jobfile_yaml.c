@@ -329,6 +329,14 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 		jr_diags_add(d, file, 0, 0, JR_JOBFILE_TOO_LARGE);
 		return -1;
 	}
+	/* A leading UTF-8 byte order mark is dropped here, not left to libyaml:
+	 * with the encoding set, libyaml does not detect it, and skips it as a
+	 * token separator whose column then indents the first key. Dropped
+	 * before every check, so that columns are counted as editors show them. */
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)) {
+		data += 3;
+		len -= 3;
+	}
 	if (check_text(file, (const unsigned char *)data, len, d) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser)) {

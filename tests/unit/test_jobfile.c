@@ -589,6 +589,31 @@ static void test_yaml_abuse(void **state)
 	free(big);
 }
 
+/* A UTF-8 byte order mark at the start of a file, as some Windows editors
+ * write, is skipped; positions are those an editor shows (the mark takes no
+ * column). */
+static void test_bom(void **state)
+{
+	struct fixture *f = *state;
+
+	load_ok(f, "\xef\xbb\xbfname: hello\ncommand: [echo, hi]\n");
+	assert_int_equal(f->set.n, 1);
+	assert_string_equal(f->set.jobs[0]->name, "hello");
+	assert_int_equal(f->set.jobs[0]->name_pos.line, 1);
+	assert_int_equal(f->set.jobs[0]->name_pos.col, 7);
+	load_ok(f, "\xef\xbb\xbfjobs:\n  - name: a\n    command: [x]\n");
+	load_ok(f, "\xef\xbb\xbf# only a comment\n");
+	assert_int_equal(f->set.n, 0);
+	/* Errors after it keep their columns: the text check's, libyaml's, ours. */
+	assert_int_equal(load(f, "\xef\xbb\xbfname: a b\ncommand: [x]\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:7: name: 'a b' is not a valid job name");
+	assert_int_equal(load(f, "\xef\xbb\xbfname: a\x01\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:8: control character 0x01");
+	assert_int_equal(load(f, "\xef\xbb\xbfname: [a\n"), -1);
+	assert_diag(f, 2, "YAML syntax error");
+	assert_diag(f, 2, "(the construct started at 1:7)");
+}
+
 /* Hostile sizes stay fast and bounded: many keys, long lists, long chains
  * of needs (no recursion), and a cap on the number of messages per file. */
 static void test_scale(void **state)
@@ -999,6 +1024,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_errors_collected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_yaml_abuse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
