@@ -185,9 +185,9 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 /* Loads from memory (for tests and fuzzing); name is used in messages.
  * An empty document (nothing, or only comments) is valid and defines no jobs.
  * Input limits: 4 MiB, 1 MiB per string, nesting 64 deep, 200000 YAML nodes;
- * anchors/aliases, tabs used for indentation, NUL bytes, control characters
- * and invalid UTF-8 are refused (a leading UTF-8 byte order mark is
- * skipped); at most 100 messages per file are kept. */
+ * anchors/aliases, tags, tabs used for indentation, NUL bytes, control
+ * characters and invalid UTF-8 are refused (a leading UTF-8 byte order mark
+ * is skipped); at most 100 messages per file are kept. */
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,
 			  const char *basedir, struct jr_diags *diags);
 /* Checks across jobs: unique names, needs that exist, no cycles. Called by

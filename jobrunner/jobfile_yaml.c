@@ -3,9 +3,10 @@
  * libyaml's event API feeds a small node tree in which every node keeps its
  * 1-based line and column. Aliases and anchors are refused (an alias can make
  * a node contain itself, and expanding aliases is how "billion laughs" bombs
- * work); depth, scalar size and node count are bounded; NUL bytes, control
- * characters and invalid UTF-8 are refused before libyaml sees the input, so
- * that binary garbage gets a clear message with a position. */
+ * work), and so are tags (every value is read by its key's rules); depth,
+ * scalar size and node count are bounded; NUL bytes, control characters and
+ * invalid UTF-8 are refused before libyaml sees the input, so that binary
+ * garbage gets a clear message with a position. */
 #include "jobfile_yaml.h"
 
 #include <stdarg.h>
@@ -225,6 +226,30 @@ static void refuse_anchor(struct ytree_state *st, const yaml_char_t *anchor, con
 	count_error(st, m);
 }
 
+/* A tag changes how a value is read (!!null, !!binary, an application's
+ * !custom), and this reader would ignore it: it is refused where written.
+ * libyaml hands over the tag resolved; the standard ones are shown as "!!x",
+ * as users write them, and other resolved ones verbatim as "!<...>". */
+static void refuse_tag(struct ytree_state *st, const yaml_char_t *tag, const yaml_mark_t *m)
+{
+	static const char std[] = "tag:yaml.org,2002:";
+	const char *t = (const char *)tag;
+
+	if (!t)
+		return;
+	if (!strncmp(t, std, sizeof(std) - 1))
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "YAML tag '!!%.60s' is not supported: tags are refused in job files "
+			     "(write the value without it)",
+			     t + sizeof(std) - 1);
+	else
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "YAML tag '%s%.60s%s' is not supported: tags are refused in job files "
+			     "(write the value without it)",
+			     t[0] == '!' ? "" : "!<", t, t[0] == '!' ? "" : ">");
+	count_error(st, m);
+}
+
 static bool is_null_plain(const char *s, size_t len)
 {
 	return len == 0 || (len == 1 && s[0] == '~') ||
@@ -248,6 +273,7 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 		break;
 	case YAML_SCALAR_EVENT:
 		refuse_anchor(st, ev->data.scalar.anchor, m);
+		refuse_tag(st, ev->data.scalar.tag, m);
 		if (ev->data.scalar.length > JR_YAML_MAX_SCALAR) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
 				     "string of %zu bytes is too large (the limit is %u bytes)",
@@ -286,6 +312,10 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 			      ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
 								    : ev->data.mapping_start.anchor,
 			      m);
+		refuse_tag(st,
+			   ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
+								 : ev->data.mapping_start.tag,
+			   m);
 		if (st->depth >= JR_YAML_MAX_DEPTH) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
 				     "nesting is too deep (more than %d levels)",

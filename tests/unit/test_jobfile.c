@@ -549,6 +549,24 @@ static void test_yaml_abuse(void **state)
 	assert_int_equal(load(f, "base: &b {command: [x]}\nname: m\n<<: *b\n"), -1);
 	assert_diag(f, 3, "alias '*b'");
 
+	/* Tags are refused where they are written, whatever they say: a job
+	 * file's values are read by the key's rules, and a tag ignored would
+	 * turn !!null into an empty string. */
+	assert_int_equal(load(f, "name: a\ncommand: [echo, !custom foo]\n"), -1);
+	assert_diag(f, 2, "t.yaml:2:17: YAML tag '!custom' is not supported");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nenv: {set: {Y: !!null }}\n"), -1);
+	assert_diag(f, 3, "t.yaml:3:16: YAML tag '!!null' is not supported");
+	assert_int_equal(load(f, "name: !!str a\ncommand: !!seq [x]\nenv: !!map {}\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:7: YAML tag '!!str'");
+	assert_diag(f, 2, "t.yaml:2:10: YAML tag '!!seq'");
+	assert_diag(f, 3, "t.yaml:3:6: YAML tag '!!map'");
+	assert_int_equal(load(f, "name: ! a\ncommand: [!<tag:x.org,2020:y> x]\n"), -1);
+	assert_diag(f, 1, "YAML tag '!' is not supported");
+	assert_diag(f, 2, "YAML tag '!<tag:x.org,2020:y>' is not supported");
+	/* ... and their directives define nothing a file could use. */
+	assert_int_equal(load(f, "%TAG !e! tag:example.com,2000:\n---\nname: !e!n a\n"), -1);
+	assert_diag(f, 3, "YAML tag '!<tag:example.com,2000:n>'");
+
 	/* Binary garbage and control characters. */
 	reset(f);
 	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml",
