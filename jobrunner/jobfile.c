@@ -32,6 +32,7 @@ struct ctx {
 	const char *basedir; /* absolute */
 	struct jr_diags *d;
 	size_t nerr;
+	struct jr_strv *invalid; /* names of the jobs left out for their errors */
 };
 
 JR_PRINTF(3, 4)
@@ -1259,6 +1260,9 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 		get_argv_list(c, v, "on_success", &job->on_success, &job->non_success);
 
 	if (c->nerr != before) {
+		/* Remembered, so that a need on it is not called unknown. */
+		if (job->name)
+			strv_push(c->invalid, job->name);
 		jr_job_free(job);
 		return NULL;
 	}
@@ -1352,6 +1356,7 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 	c.file = name;
 	c.basedir = base;
 	c.d = diags;
+	c.invalid = &set->invalid;
 	if (jr_yaml_load(name, data, len, diags, &root) < 0)
 		goto out;
 	if (!root || (root->kind == JR_YNODE_SCALAR && root->is_null)) {
@@ -1607,6 +1612,13 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 				cs.nerr++;
 				continue;
 			}
+			if (strv_has(&set->invalid, a->needs.v[k])) {
+				check_err(&cs, a->source_file, a->needs_pos[k].line,
+					  a->needs_pos[k].col,
+					  "needs: job '%s' has errors (reported above)",
+					  a->needs.v[k]);
+				continue;
+			}
 			{
 				const char *hint = NULL;
 				size_t bd = SIZE_MAX, dd;
@@ -1689,4 +1701,5 @@ void jr_jobset_release(struct jr_jobset *set)
 	free(set->jobs);
 	set->jobs = NULL;
 	set->n = set->alloc = 0;
+	strv_release(&set->invalid);
 }

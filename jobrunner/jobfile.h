@@ -174,6 +174,7 @@ struct jr_job {
 struct jr_jobset {
 	struct jr_job **jobs; /* in file-name order, then order within a file */
 	size_t n, alloc;
+	struct jr_strv invalid; /* names of the jobs left out for their errors */
 };
 
 /* Loads every *.yaml / *.yml file in dir (name order). Returns 0 when every

@@ -902,6 +902,25 @@ static void test_check(void **state)
 		assert_int_equal(cycles, 1);
 	}
 
+	/* A need on a job left out for its own errors is not "unknown": it is
+	 * defined, and its errors were reported with it. Across files too. */
+	assert_int_equal(load(f, "jobs:\n- {name: prepare, command: [x], timeout: 10x}\n"
+				 "- {name: build, command: [x], needs: [prepare]}\n"),
+			 -1);
+	assert_int_equal(f->set.n, 1);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_diag(f, 2, "timeout: expected a duration");
+	assert_diag(f, 3, "t.yaml:3:39: needs: job 'prepare' has errors (reported above)");
+	assert_false(has_diag(f, 0, "unknown job"));
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "u.yaml",
+					       "name: late\ncommand: [x]\nneeds: [prepare, nope]\n",
+					       47, "/", &f->d),
+			 0);
+	jr_diags_release(&f->d);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_diag(f, 3, "u.yaml:3:9: needs: job 'prepare' has errors");
+	assert_diag(f, 3, "u.yaml:3:18: needs: unknown job 'nope'");
+
 	/* A diamond is not a cycle. */
 	load_ok(
 	    f, "jobs:\n- {name: a, command: [x]}\n- {name: b, command: [x], needs: [a]}\n"
