@@ -607,6 +607,35 @@ static void parse_io(struct ctx *c, const struct jr_ynode *n, const char *key, s
 		get_bool(c, v, which == 1 ? "stdout.append" : "stderr.append", &io->append);
 }
 
+/* What jobrunner sets in a job's environment after the job's own variables
+ * (backend.c), and in its hooks' (sched.c): a job file naming one would be
+ * silently overridden. */
+/* clang-format off */
+static const char *const jobrunner_env[] = {
+	"JOBRUNNER_JOB", "JOBRUNNER_RUN_ID", "JOBRUNNER_ATTEMPT", "JOBRUNNER_STATUS",
+	"JOBRUNNER_EXIT_CODE", NULL
+};
+/* clang-format on */
+
+/* Reports the names jobrunner sets among the items of a list or the keys of
+ * a mapping. */
+static void refuse_jobrunner_env(struct ctx *c, const struct jr_ynode *n, const char *key,
+				 const char *verb)
+{
+	size_t i, k;
+
+	for (i = 0; i < n->n; i += n->kind == JR_YNODE_MAP ? 2 : 1) {
+		const struct jr_ynode *it = n->kid[i];
+
+		if (it->kind != JR_YNODE_SCALAR)
+			continue;
+		for (k = 0; jobrunner_env[k]; k++)
+			if (strcmp(it->s, jobrunner_env[k]) == 0)
+				err_at(c, it, "%s: %s is set by jobrunner; a job file cannot %s it",
+				       key, jobrunner_env[k], verb);
+	}
+}
+
 static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
 	static const char *const keys[] = {"inherit", "set", "secret", NULL};
@@ -627,10 +656,13 @@ static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 		else
 			get_strv(c, v, "env.inherit", &job->env_inherit, env_name_valid,
 				 "a variable name ([A-Za-z_][A-Za-z0-9_]*)", true, NULL);
+		refuse_jobrunner_env(c, v, "env.inherit", "inherit");
 	}
-	if ((v = map_get(n, "set")))
+	if ((v = map_get(n, "set"))) {
 		get_kvmap(c, v, "env.set", &job->env_set, &job->nenv_set, env_name_valid,
 			  "a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+		refuse_jobrunner_env(c, v, "env.set", "set");
+	}
 	if ((v = map_get(n, "secret")))
 		get_strv(c, v, "env.secret", &job->env_secret, env_name_valid,
 			 "a variable name ([A-Za-z_][A-Za-z0-9_]*)", true, NULL);
@@ -1613,10 +1645,9 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 				continue;
 			}
 			if (strv_has(&set->invalid, a->needs.v[k])) {
-				check_err(&cs, a->source_file, a->needs_pos[k].line,
-					  a->needs_pos[k].col,
-					  "needs: job '%s' has errors (reported above)",
-					  a->needs.v[k]);
+				check_err(
+				    &cs, a->source_file, a->needs_pos[k].line, a->needs_pos[k].col,
+				    "needs: job '%s' has errors (reported above)", a->needs.v[k]);
 				continue;
 			}
 			{

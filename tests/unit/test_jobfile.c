@@ -398,6 +398,18 @@ static void test_type_errors(void **state)
 	    {"name: a\ncommand: [x]\nenv: {inherit: some}\n", "env.inherit: expected a list"},
 	    {"name: a\ncommand: [x]\nenv: {set: {A: [1]}}\n", "env.set.A: expected a string"},
 	    {"name: a\ncommand: [x]\nenv: {secret: [1A]}\n", "not a variable name"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_JOB: x}}\n",
+	     "t.yaml:3:13: env.set: JOBRUNNER_JOB is set by jobrunner; a job file cannot set it"},
+	    {"name: a\ncommand: [x]\nenv: {set: {A: b, JOBRUNNER_RUN_ID: x}}\n",
+	     "3:19: env.set: JOBRUNNER_RUN_ID is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv:\n  set:\n    JOBRUNNER_ATTEMPT: 1\n",
+	     "5:5: env.set: JOBRUNNER_ATTEMPT is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_STATUS: ok}}\n",
+	     "env.set: JOBRUNNER_STATUS is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_EXIT_CODE: '0'}}\n",
+	     "env.set: JOBRUNNER_EXIT_CODE is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {inherit: [PATH, JOBRUNNER_JOB]}\n",
+	     "3:23: env.inherit: JOBRUNNER_JOB is set by jobrunner; a job file cannot inherit it"},
 	    {"name: a\ncommand: [x]\nstdin: {file: a, data: b}\n", "not both"},
 	    {"name: a\ncommand: [x]\nstdin: log\n", "stdin: expected null"},
 	    {"name: a\ncommand: [x]\nstderr: {append: true}\n", "stderr: missing 'file'"},
@@ -464,6 +476,8 @@ static void test_type_errors(void **state)
 				 cases[i].frag);
 		}
 	}
+	/* Only the variables jobrunner sets are its own. */
+	load_ok(f, "name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_MINE: x}}\n");
 }
 
 static void test_yaml_abuse(void **state)
