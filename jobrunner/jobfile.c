@@ -251,6 +251,46 @@ static char *get_str(struct ctx *c, const struct jr_ynode *n, const char *key)
 	return jr_xstrdup(n->s);
 }
 
+/* Whether a scalar is one line of text: no control character but tab (C0,
+ * DEL, C1) and no Unicode line or paragraph separator. The file's raw text
+ * was checked before parsing, but YAML escapes ("\n", "\x1b") and block
+ * scalars bring line breaks and escape sequences here; in a description
+ * they would break `jobrunner list`. Reports the first one found. */
+static bool check_line(struct ctx *c, const struct jr_ynode *n, const char *key)
+{
+	const unsigned char *s = (const unsigned char *)n->s;
+	size_t i = 0, l;
+	uint32_t cp;
+
+	while (i < n->len) {
+		l = jr_utf8_len(s + i, n->len - i, &cp);
+		if (l == 0) { /* libyaml hands over UTF-8; judge the byte if not */
+			cp = s[i];
+			l = 1;
+		}
+		if ((cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029) {
+			err_at(c, n, "%s: expected one line of text, got %s U+%04X%s", key,
+			       cp >= 0x2028 ? "line separator" : "control character", (unsigned)cp,
+			       cp == '\n' && i + 1 == n->len
+				   ? " at its end (a '>' or '|' block keeps its last line break; "
+				     "'>-' drops it)"
+				   : "");
+			return false;
+		}
+		i += l;
+	}
+	return true;
+}
+
+/* A string value that must be one line, duplicated; NULL after an error. */
+static char *get_line(struct ctx *c, const struct jr_ynode *n, const char *key)
+{
+	if (!want_kind(c, n, JR_YNODE_SCALAR, key, "a string") || !check_line(c, n, key))
+		return NULL;
+	return jr_xstrdup(n->s);
+}
+
 static bool get_bool(struct ctx *c, const struct jr_ynode *n, const char *key, bool *out)
 {
 	/* clang-format off */
@@ -474,9 +514,15 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct jr_kv *)a)->key, ((const struct jr_kv *)b)->key);
 }
 
-/* A mapping of string -> string (scalars of any style); keys checked by check. */
+enum text_kind {
+	TEXT_ANY,  /* any text, line breaks included */
+	TEXT_LINE, /* one line (check_line) */
+};
+
+/* A mapping of string -> string (scalars of any style); keys checked by check,
+ * values as values says. */
 static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, struct jr_kv **out,
-		      size_t *nout, item_check_fn check, const char *what)
+		      size_t *nout, item_check_fn check, const char *what, enum text_kind values)
 {
 	size_t i;
 	char sb[80];
@@ -498,6 +544,13 @@ static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, 
 			err_at(c, v, "%s.%s: expected a string, got %s", key,
 			       shown(k, sb, sizeof(sb)), kind_str(v));
 			continue;
+		}
+		if (values == TEXT_LINE) {
+			char vk[96];
+
+			snprintf(vk, sizeof(vk), "%s.%s", key, shown(k, sb, sizeof(sb)));
+			if (!check_line(c, v, vk))
+				continue;
 		}
 		(*out)[*nout].key = jr_xstrdup(k->s);
 		(*out)[*nout].value = jr_xstrdup(v->s);
@@ -660,7 +713,7 @@ static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 	}
 	if ((v = map_get(n, "set"))) {
 		get_kvmap(c, v, "env.set", &job->env_set, &job->nenv_set, env_name_valid,
-			  "a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+			  "a variable name ([A-Za-z_][A-Za-z0-9_]*)", TEXT_ANY);
 		refuse_jobrunner_env(c, v, "env.set", "set");
 	}
 	if ((v = map_get(n, "secret")))
@@ -841,7 +894,7 @@ static void target_release(struct jr_target *t)
 static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
 	size_t i, j;
-	char k[64], sb[80];
+	char k[64], sb[80], fkey[160];
 
 	if (!want_kind(c, n, JR_YNODE_SEQ, "targets", "a list of mappings of machine facts"))
 		return;
@@ -893,6 +946,9 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 				       kind_str(fv));
 				continue;
 			}
+			snprintf(fkey, sizeof(fkey), "%s.%s", k, fk->s);
+			if (!check_line(c, fv, fkey))
+				continue;
 			t->facts[t->nfacts].key = jr_xstrdup(fk->s);
 			t->facts[t->nfacts].value = jr_xstrdup(fv->s);
 			t->nfacts++;
@@ -966,7 +1022,7 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 	}
 	if ((v = map_get(n, "provides")))
 		get_kvmap(c, v, "image.provides", &im->provides, &im->nprovides, fact_name_valid,
-			  "a fact name ([a-z_][a-z0-9_]*)");
+			  "a fact name ([a-z_][a-z0-9_]*)", TEXT_LINE);
 	if ((v = map_get(n, "setup")))
 		get_argv_list(c, v, "image.setup", &im->setup, &im->nsetup);
 	if ((v = map_get(n, "mounts")) &&
@@ -1031,11 +1087,11 @@ static void parse_slurm(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 		return;
 	check_keys(c, n, "slurm", keys);
 	if ((v = map_get(n, "partition")))
-		s->partition = get_str(c, v, "slurm.partition");
+		s->partition = get_line(c, v, "slurm.partition");
 	if ((v = map_get(n, "constraint")))
-		s->constraint = get_str(c, v, "slurm.constraint");
+		s->constraint = get_line(c, v, "slurm.constraint");
 	if ((v = map_get(n, "account")))
-		s->account = get_str(c, v, "slurm.account");
+		s->account = get_line(c, v, "slurm.account");
 	if ((v = map_get(n, "cpus")) && get_int(c, v, "slurm.cpus", 1, 100000, &iv))
 		s->cpus = (int)iv;
 	if ((v = map_get(n, "time")) && get_duration(c, v, "slurm.time", &iv)) {
@@ -1193,7 +1249,7 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 		job->name_pos.col = v->col;
 	}
 	if ((v = map_get(n, "description")))
-		job->description = get_str(c, v, "description");
+		job->description = get_line(c, v, "description");
 	cmd = map_get(n, "command");
 	sh = map_get(n, "shell");
 	if (cmd && sh)

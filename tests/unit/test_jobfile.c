@@ -458,6 +458,26 @@ static void test_type_errors(void **state)
 	     "on_success[0]: expected a non-empty list"},
 	    {"name: a\ncommand: [x]\nuser: 'a b'\n", "user: 'a b' is not a user name"},
 	    {"name: a\ncommand: [x]\ndescription: {a: b}\n", "description: expected a string"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\nb\"\n",
+	     "t.yaml:3:14: description: expected one line of text, got control character U+000A"},
+	    {"name: a\ncommand: [x]\ndescription: \"red \\x1b[31m\"\n", "control character U+001B"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\x7f\"\n", "control character U+007F"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\N\"\n", "control character U+0085"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\Lb\"\n", "line separator U+2028"},
+	    {"name: a\ncommand: [x]\ndescription: |\n  two\n  lines\n",
+	     "got control character U+000A"},
+	    {"name: a\ncommand: [x]\ndescription: >\n  one\n  line\n",
+	     "U+000A at its end (a '>' or '|' block keeps its last line break; '>-' drops it)"},
+	    {"name: a\ncommand: [x]\nslurm: {partition: \"a\\nb\"}\n",
+	     "slurm.partition: expected one line of text"},
+	    {"name: a\ncommand: [x]\nslurm: {account: \"a\\rb\"}\n",
+	     "slurm.account: expected one line"},
+	    {"name: a\ncommand: [x]\nslurm: {constraint: \"\\e\"}\n",
+	     "slurm.constraint: expected one line"},
+	    {"name: a\ncommand: [x]\ntargets: [{distro: \"a\\nb\"}]\n",
+	     "targets[0].distro: expected one line of text"},
+	    {"name: a\ncommand: [x]\nimage: {base: {dir: d}, provides: {distro: \"a\\nb\"}}\n",
+	     "image.provides.distro: expected one line of text"},
 	    {"name: a\ncommand: [x]\n[k]: v\n", "keys must be plain strings"},
 	    {"jobs: [{name: a, command: [x]}]\nname: b\n",
 	     "unknown key 'name' in a file with 'jobs:'"},
@@ -476,6 +496,12 @@ static void test_type_errors(void **state)
 				 cases[i].frag);
 		}
 	}
+	/* A tab is not a line break; text in other keys may span lines. */
+	load_ok(f, "name: a\ncommand: [x]\ndescription: \"a\\tb\"\n");
+	assert_string_equal(f->set.jobs[0]->description, "a\tb");
+	load_ok(f, "name: a\ncommand: [x, \"a\\nb\"]\nenv: {set: {A: \"1\\n2\"}}\n");
+	load_ok(f, "name: a\ncommand: [x]\ndescription: >-\n  one\n  line\n");
+	assert_string_equal(f->set.jobs[0]->description, "one line");
 	/* Only the variables jobrunner sets are its own. */
 	load_ok(f, "name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_MINE: x}}\n");
 }
