@@ -1429,14 +1429,38 @@ static char *abs_basedir(const char *basedir)
 	return jr_path_abs(cwd, basedir ? basedir : "");
 }
 
+/* In a top-level mapping without 'jobs', a key that is a likely typo of
+ * 'jobs' (closer to it than to any key of a job) holding a list: the file
+ * was meant to hold a list of jobs, and saying that a job misses its name
+ * and command would hide the one real mistake. */
+static const struct jr_ynode *jobs_typo(const struct jr_ynode *map)
+{
+	static const char *const jobs[] = {"jobs", NULL};
+	size_t i;
+
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct jr_ynode *k = map->kid[i];
+		const char *hint;
+
+		if (k->kind != JR_YNODE_SCALAR || map->kid[i + 1]->kind != JR_YNODE_SEQ ||
+		    !closest(k->s, jobs))
+			continue;
+		hint = closest(k->s, job_keys);
+		if (!hint || jr_edit_distance(k->s, "jobs") < jr_edit_distance(k->s, hint))
+			return k;
+	}
+	return NULL;
+}
+
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,
 			  const char *basedir, struct jr_diags *diags)
 {
 	struct jr_ynode *root = NULL;
 	struct ctx c;
-	const struct jr_ynode *jobs;
+	const struct jr_ynode *jobs, *typo;
 	struct jr_job *job;
 	char *base = abs_basedir(basedir);
+	char sb[80];
 	size_t i;
 	int ret = -1;
 
@@ -1463,6 +1487,11 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 				if ((job = parse_job(&c, jobs->kid[i])))
 					set_add(set, job);
 		}
+	} else if (root->kind == JR_YNODE_MAP && (typo = jobs_typo(root))) {
+		err_at(&c, typo,
+		       "unknown key '%s' at the top of the file; did you mean 'jobs'? (a list of "
+		       "jobs)",
+		       shown(typo, sb, sizeof(sb)));
 	} else if (root->kind == JR_YNODE_MAP) {
 		if ((job = parse_job(&c, root)))
 			set_add(set, job);

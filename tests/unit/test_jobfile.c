@@ -374,6 +374,22 @@ static void test_errors_collected(void **state)
 	/* messages are "file:line:col: ..." */
 	assert_non_null(strstr(f->d.msg[0], "t.yaml:"));
 
+	/* 'job:' for 'jobs:' gets one message, with the hint, not three about a
+	 * job without a name or command. */
+	assert_int_equal(load(f, "job:\n  - name: a\n    command: [x]\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:1: unknown key 'job' at the top of the file; did you "
+			  "mean 'jobs'? (a list of jobs)");
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(load(f, "# two jobs\nJobs: [{name: a, command: [x]}]\n"), -1);
+	assert_diag(f, 2, "unknown key 'Jobs' at the top of the file; did you mean 'jobs'?");
+	assert_int_equal(f->d.n, 1);
+	/* ... while a job's own typo keeps its hint, and a key near 'jobs'
+	 * whose value is not a list is a job's unknown key. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\ntag: [x]\n"), -1);
+	assert_diag(f, 3, "unknown key 'tag' in job; did you mean 'tags'?");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\njob: x\n"), -1);
+	assert_diag(f, 3, "unknown key 'job' in job");
+
 	/* A bad job in a jobs: list does not hide the good ones' errors. */
 	assert_int_equal(load(f,
 			      "jobs:\n  - name: ok\n    command: [x]\n  - name: b\n    shell: 3\n"
