@@ -147,6 +147,52 @@ static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline
 	return false;
 }
 
+/* After a libyaml syntax error on line: was it a cron expression written
+ * without quotes? A value starting with '*' reads as an alias, one starting
+ * with '@' starts with a reserved character, and libyaml's message says
+ * neither. Fills hint (empty when not) with the expression quoted, when it
+ * can be shown so (not in a flow mapping, no quotes or backslashes). */
+static void find_cron_hint(const char *s, size_t len, int line, char *hint, size_t hlen)
+{
+	const char *p = s, *end = s + len, *eol, *k, *v, *e;
+	size_t i, n;
+	int l;
+
+	hint[0] = '\0';
+	for (l = 1; l < line; l++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return;
+		p++;
+	}
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	for (k = p; k + 9 <= eol; k++) {
+		if (memcmp(k, "schedule:", 9) != 0 || (k > p && !strchr(" \t{,", k[-1])))
+			continue;
+		for (v = k + 9; v < eol && (*v == ' ' || *v == '\t');)
+			v++;
+		if (v == eol || (*v != '*' && *v != '@'))
+			continue;
+		/* The value ends at the line's end or at a comment. */
+		for (e = v; e < eol && !(*e == '#' && (e[-1] == ' ' || e[-1] == '\t'));)
+			e++;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		n = (size_t)(e - v);
+		for (i = 0; i < n && !strchr("\"\\{}", v[i]); i++)
+			;
+		if (n > 60 || i < n)
+			snprintf(hint, hlen,
+				 "; quote the cron expression: schedule: \"*/5 * * * *\"");
+		else
+			snprintf(hint, hlen, "; quote the cron expression: schedule: \"%.*s\"",
+				 (int)n, v);
+		return;
+	}
+}
+
 static void offset_to_pos(const char *s, size_t len, size_t off, int *line, int *col)
 {
 	size_t i;
@@ -394,17 +440,18 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 				    "spaces (the parser then failed at %d:%d: %s)",
 				    line, col, parser.problem ? parser.problem : "syntax error");
 			} else {
-				char where[64] = "";
+				char where[64] = "", hint[128];
 
 				if (parser.context)
 					snprintf(where, sizeof(where),
 						 " (the construct started at %d:%d)",
 						 (int)parser.context_mark.line + 1,
 						 (int)parser.context_mark.column + 1);
-				jr_diags_add(d, file, line, col, "YAML syntax error: %s%s%s%s",
+				find_cron_hint(data, len, line, hint, sizeof(hint));
+				jr_diags_add(d, file, line, col, "YAML syntax error: %s%s%s%s%s",
 					     parser.problem ? parser.problem : "unknown problem",
 					     parser.context ? " " : "",
-					     parser.context ? parser.context : "", where);
+					     parser.context ? parser.context : "", where, hint);
 			}
 			st.failed = st.bad = true;
 			break;

@@ -649,6 +649,24 @@ static void test_yaml_abuse(void **state)
 			 -1);
 	assert_diag(f, 1, "non-printable character U+FFFF");
 
+	/* An unquoted cron expression is a YAML alias (or a reserved '@'):
+	 * libyaml's message gets a hint, with the expression quoted. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nschedule: */5 * * * *\n"), -1);
+	assert_diag(f, 3, "t.yaml:3:12: YAML syntax error: did not find expected alphabetic");
+	assert_diag(f, 3, "; quote the cron expression: schedule: \"*/5 * * * *\"");
+	assert_int_equal(load(f, "jobs:\n  - name: a\n    command: [x]\n"
+				 "    schedule: * * * * 1-5   # weekdays\r\n"),
+			 -1);
+	assert_diag(f, 4, "; quote the cron expression: schedule: \"* * * * 1-5\"");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nschedule: @daily\n"), -1);
+	assert_diag(f, 3, "cannot start any token");
+	assert_diag(f, 3, "; quote the cron expression: schedule: \"@daily\"");
+	assert_int_equal(load(f, "jobs:\n- {name: a, command: [x], schedule: * * * * *}\n"), -1);
+	assert_diag(f, 2, "; quote the cron expression: schedule: \"*/5 * * * *\"");
+	/* ... and only there. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nstdin: * x\n"), -1);
+	assert_false(has_diag(f, 0, "cron"));
+
 	/* Tabs for indentation: a clear message naming the tab's position. */
 	assert_int_equal(load(f, "name: t\ncommand:\n\t- echo\n"), -1);
 	assert_diag(f, 3, "tab character used for indentation");
