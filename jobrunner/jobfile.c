@@ -1469,6 +1469,7 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 	c.basedir = base;
 	c.d = diags;
 	c.invalid = &set->invalid;
+	set->nfiles++;
 	if (jr_yaml_load(name, data, len, diags, &root) < 0)
 		goto out;
 	if (!root || (root->kind == JR_YNODE_SCALAR && root->is_null)) {
@@ -1818,4 +1819,5 @@ void jr_jobset_release(struct jr_jobset *set)
 	set->jobs = NULL;
 	set->n = set->alloc = 0;
 	strv_release(&set->invalid);
+	set->nfiles = 0;
 }

@@ -175,6 +175,7 @@ struct jr_jobset {
 	struct jr_job **jobs; /* in file-name order, then order within a file */
 	size_t n, alloc;
 	struct jr_strv invalid; /* names of the jobs left out for their errors */
+	size_t nfiles;		/* files (buffers) read, with jobs or without */
 };
 
 /* Loads every *.yaml / *.yml file in dir (name order). Returns 0 when every

@@ -349,6 +349,13 @@ static void test_multi_and_empty(void **state)
 	assert_int_equal(
 	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/empty.yaml", "/j", &f->d), 0);
 	assert_int_equal(f->set.n, 0);
+	/* Files without jobs are files read all the same (validate counts them). */
+	assert_int_equal(f->set.nfiles, 1);
+	assert_int_equal(
+	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/multi.yaml", "/j", &f->d), 0);
+	assert_int_equal(f->set.nfiles, 2);
+	reset(f);
+	assert_int_equal(f->set.nfiles, 0);
 }
 
 static void test_errors_collected(void **state)
