@@ -9,17 +9,6 @@
 
 #include "banned.h"
 
-static int count_files(const struct jr_jobset *set)
-{
-	size_t i;
-	int n = 0;
-
-	for (i = 0; i < set->n; i++)
-		if (i == 0 || strcmp(set->jobs[i]->source_file, set->jobs[i - 1]->source_file))
-			n++;
-	return n;
-}
-
 int jr_cli_validate(const struct jr_cli *cli, int argc, char **argv)
 {
 	struct jr_cli_ctx ctx;
@@ -36,10 +25,11 @@ int jr_cli_validate(const struct jr_cli *cli, int argc, char **argv)
 		return jr_cli_bad_usage("validate");
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS, &ctx);
 	if (rc == JR_EXIT_OK) {
-		int nfiles = count_files(&ctx.jobs);
+		size_t nfiles = ctx.jobs.nfiles; /* every file read, with jobs or without */
 
-		printf("%zu job%s in %d file%s of %s: valid\n", ctx.jobs.n, ctx.jobs.n == 1 ? "" : "s",
-		       nfiles, nfiles == 1 ? "" : "s", ctx.cfg.jobs_dir);
+		printf("%zu job%s in %zu file%s of %s: valid\n", ctx.jobs.n,
+		       ctx.jobs.n == 1 ? "" : "s", nfiles, nfiles == 1 ? "" : "s",
+		       ctx.cfg.jobs_dir);
 	}
 	jr_cli_ctx_release(&ctx);
 	return rc;

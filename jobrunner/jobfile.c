@@ -32,6 +32,7 @@ struct ctx {
 	const char *basedir; /* absolute */
 	struct jr_diags *d;
 	size_t nerr;
+	struct jr_strv *invalid; /* names of the jobs left out for their errors */
 };
 
 JR_PRINTF(3, 4)
@@ -246,6 +247,46 @@ static bool want_kind(struct ctx *c, const struct jr_ynode *n, enum jr_ynode_kin
 static char *get_str(struct ctx *c, const struct jr_ynode *n, const char *key)
 {
 	if (!want_kind(c, n, JR_YNODE_SCALAR, key, "a string"))
+		return NULL;
+	return jr_xstrdup(n->s);
+}
+
+/* Whether a scalar is one line of text: no control character but tab (C0,
+ * DEL, C1) and no Unicode line or paragraph separator. The file's raw text
+ * was checked before parsing, but YAML escapes ("\n", "\x1b") and block
+ * scalars bring line breaks and escape sequences here; in a description
+ * they would break `jobrunner list`. Reports the first one found. */
+static bool check_line(struct ctx *c, const struct jr_ynode *n, const char *key)
+{
+	const unsigned char *s = (const unsigned char *)n->s;
+	size_t i = 0, l;
+	uint32_t cp;
+
+	while (i < n->len) {
+		l = jr_utf8_len(s + i, n->len - i, &cp);
+		if (l == 0) { /* libyaml hands over UTF-8; judge the byte if not */
+			cp = s[i];
+			l = 1;
+		}
+		if ((cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029) {
+			err_at(c, n, "%s: expected one line of text, got %s U+%04X%s", key,
+			       cp >= 0x2028 ? "line separator" : "control character", (unsigned)cp,
+			       cp == '\n' && i + 1 == n->len
+				   ? " at its end (a '>' or '|' block keeps its last line break; "
+				     "'>-' drops it)"
+				   : "");
+			return false;
+		}
+		i += l;
+	}
+	return true;
+}
+
+/* A string value that must be one line, duplicated; NULL after an error. */
+static char *get_line(struct ctx *c, const struct jr_ynode *n, const char *key)
+{
+	if (!want_kind(c, n, JR_YNODE_SCALAR, key, "a string") || !check_line(c, n, key))
 		return NULL;
 	return jr_xstrdup(n->s);
 }
@@ -473,9 +514,15 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct jr_kv *)a)->key, ((const struct jr_kv *)b)->key);
 }
 
-/* A mapping of string -> string (scalars of any style); keys checked by check. */
+enum text_kind {
+	TEXT_ANY,  /* any text, line breaks included */
+	TEXT_LINE, /* one line (check_line) */
+};
+
+/* A mapping of string -> string (scalars of any style); keys checked by check,
+ * values as values says. */
 static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, struct jr_kv **out,
-		      size_t *nout, item_check_fn check, const char *what)
+		      size_t *nout, item_check_fn check, const char *what, enum text_kind values)
 {
 	size_t i;
 	char sb[80];
@@ -497,6 +544,13 @@ static void get_kvmap(struct ctx *c, const struct jr_ynode *n, const char *key, 
 			err_at(c, v, "%s.%s: expected a string, got %s", key,
 			       shown(k, sb, sizeof(sb)), kind_str(v));
 			continue;
+		}
+		if (values == TEXT_LINE) {
+			char vk[96];
+
+			snprintf(vk, sizeof(vk), "%s.%s", key, shown(k, sb, sizeof(sb)));
+			if (!check_line(c, v, vk))
+				continue;
 		}
 		(*out)[*nout].key = jr_xstrdup(k->s);
 		(*out)[*nout].value = jr_xstrdup(v->s);
@@ -606,6 +660,35 @@ static void parse_io(struct ctx *c, const struct jr_ynode *n, const char *key, s
 		get_bool(c, v, which == 1 ? "stdout.append" : "stderr.append", &io->append);
 }
 
+/* What jobrunner sets in a job's environment after the job's own variables
+ * (backend.c), and in its hooks' (sched.c): a job file naming one would be
+ * silently overridden. */
+/* clang-format off */
+static const char *const jobrunner_env[] = {
+	"JOBRUNNER_JOB", "JOBRUNNER_RUN_ID", "JOBRUNNER_ATTEMPT", "JOBRUNNER_STATUS",
+	"JOBRUNNER_EXIT_CODE", NULL
+};
+/* clang-format on */
+
+/* Reports the names jobrunner sets among the items of a list or the keys of
+ * a mapping. */
+static void refuse_jobrunner_env(struct ctx *c, const struct jr_ynode *n, const char *key,
+				 const char *verb)
+{
+	size_t i, k;
+
+	for (i = 0; i < n->n; i += n->kind == JR_YNODE_MAP ? 2 : 1) {
+		const struct jr_ynode *it = n->kid[i];
+
+		if (it->kind != JR_YNODE_SCALAR)
+			continue;
+		for (k = 0; jobrunner_env[k]; k++)
+			if (strcmp(it->s, jobrunner_env[k]) == 0)
+				err_at(c, it, "%s: %s is set by jobrunner; a job file cannot %s it",
+				       key, jobrunner_env[k], verb);
+	}
+}
+
 static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
 	static const char *const keys[] = {"inherit", "set", "secret", NULL};
@@ -626,10 +709,13 @@ static void parse_env(struct ctx *c, const struct jr_ynode *n, struct jr_job *jo
 		else
 			get_strv(c, v, "env.inherit", &job->env_inherit, env_name_valid,
 				 "a variable name ([A-Za-z_][A-Za-z0-9_]*)", true, NULL);
+		refuse_jobrunner_env(c, v, "env.inherit", "inherit");
 	}
-	if ((v = map_get(n, "set")))
+	if ((v = map_get(n, "set"))) {
 		get_kvmap(c, v, "env.set", &job->env_set, &job->nenv_set, env_name_valid,
-			  "a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+			  "a variable name ([A-Za-z_][A-Za-z0-9_]*)", TEXT_ANY);
+		refuse_jobrunner_env(c, v, "env.set", "set");
+	}
 	if ((v = map_get(n, "secret")))
 		get_strv(c, v, "env.secret", &job->env_secret, env_name_valid,
 			 "a variable name ([A-Za-z_][A-Za-z0-9_]*)", true, NULL);
@@ -808,7 +894,7 @@ static void target_release(struct jr_target *t)
 static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job *job)
 {
 	size_t i, j;
-	char k[64], sb[80];
+	char k[64], sb[80], fkey[160];
 
 	if (!want_kind(c, n, JR_YNODE_SEQ, "targets", "a list of mappings of machine facts"))
 		return;
@@ -860,6 +946,9 @@ static void parse_targets(struct ctx *c, const struct jr_ynode *n, struct jr_job
 				       kind_str(fv));
 				continue;
 			}
+			snprintf(fkey, sizeof(fkey), "%s.%s", k, fk->s);
+			if (!check_line(c, fv, fkey))
+				continue;
 			t->facts[t->nfacts].key = jr_xstrdup(fk->s);
 			t->facts[t->nfacts].value = jr_xstrdup(fv->s);
 			t->nfacts++;
@@ -933,7 +1022,7 @@ static void parse_image(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 	}
 	if ((v = map_get(n, "provides")))
 		get_kvmap(c, v, "image.provides", &im->provides, &im->nprovides, fact_name_valid,
-			  "a fact name ([a-z_][a-z0-9_]*)");
+			  "a fact name ([a-z_][a-z0-9_]*)", TEXT_LINE);
 	if ((v = map_get(n, "setup")))
 		get_argv_list(c, v, "image.setup", &im->setup, &im->nsetup);
 	if ((v = map_get(n, "mounts")) &&
@@ -998,11 +1087,11 @@ static void parse_slurm(struct ctx *c, const struct jr_ynode *n, struct jr_job *
 		return;
 	check_keys(c, n, "slurm", keys);
 	if ((v = map_get(n, "partition")))
-		s->partition = get_str(c, v, "slurm.partition");
+		s->partition = get_line(c, v, "slurm.partition");
 	if ((v = map_get(n, "constraint")))
-		s->constraint = get_str(c, v, "slurm.constraint");
+		s->constraint = get_line(c, v, "slurm.constraint");
 	if ((v = map_get(n, "account")))
-		s->account = get_str(c, v, "slurm.account");
+		s->account = get_line(c, v, "slurm.account");
 	if ((v = map_get(n, "cpus")) && get_int(c, v, "slurm.cpus", 1, 100000, &iv))
 		s->cpus = (int)iv;
 	if ((v = map_get(n, "time")) && get_duration(c, v, "slurm.time", &iv)) {
@@ -1160,7 +1249,7 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 		job->name_pos.col = v->col;
 	}
 	if ((v = map_get(n, "description")))
-		job->description = get_str(c, v, "description");
+		job->description = get_line(c, v, "description");
 	cmd = map_get(n, "command");
 	sh = map_get(n, "shell");
 	if (cmd && sh)
@@ -1259,6 +1348,9 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 		get_argv_list(c, v, "on_success", &job->on_success, &job->non_success);
 
 	if (c->nerr != before) {
+		/* Remembered, so that a need on it is not called unknown. */
+		if (job->name)
+			strv_push(c->invalid, job->name);
 		jr_job_free(job);
 		return NULL;
 	}
@@ -1337,14 +1429,38 @@ static char *abs_basedir(const char *basedir)
 	return jr_path_abs(cwd, basedir ? basedir : "");
 }
 
+/* In a top-level mapping without 'jobs', a key that is a likely typo of
+ * 'jobs' (closer to it than to any key of a job) holding a list: the file
+ * was meant to hold a list of jobs, and saying that a job misses its name
+ * and command would hide the one real mistake. */
+static const struct jr_ynode *jobs_typo(const struct jr_ynode *map)
+{
+	static const char *const jobs[] = {"jobs", NULL};
+	size_t i;
+
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct jr_ynode *k = map->kid[i];
+		const char *hint;
+
+		if (k->kind != JR_YNODE_SCALAR || map->kid[i + 1]->kind != JR_YNODE_SEQ ||
+		    !closest(k->s, jobs))
+			continue;
+		hint = closest(k->s, job_keys);
+		if (!hint || jr_edit_distance(k->s, "jobs") < jr_edit_distance(k->s, hint))
+			return k;
+	}
+	return NULL;
+}
+
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,
 			  const char *basedir, struct jr_diags *diags)
 {
 	struct jr_ynode *root = NULL;
 	struct ctx c;
-	const struct jr_ynode *jobs;
+	const struct jr_ynode *jobs, *typo;
 	struct jr_job *job;
 	char *base = abs_basedir(basedir);
+	char sb[80];
 	size_t i;
 	int ret = -1;
 
@@ -1352,6 +1468,8 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 	c.file = name;
 	c.basedir = base;
 	c.d = diags;
+	c.invalid = &set->invalid;
+	set->nfiles++;
 	if (jr_yaml_load(name, data, len, diags, &root) < 0)
 		goto out;
 	if (!root || (root->kind == JR_YNODE_SCALAR && root->is_null)) {
@@ -1370,6 +1488,11 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 				if ((job = parse_job(&c, jobs->kid[i])))
 					set_add(set, job);
 		}
+	} else if (root->kind == JR_YNODE_MAP && (typo = jobs_typo(root))) {
+		err_at(&c, typo,
+		       "unknown key '%s' at the top of the file; did you mean 'jobs'? (a list of "
+		       "jobs)",
+		       shown(typo, sb, sizeof(sb)));
 	} else if (root->kind == JR_YNODE_MAP) {
 		if ((job = parse_job(&c, root)))
 			set_add(set, job);
@@ -1607,6 +1730,12 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 				cs.nerr++;
 				continue;
 			}
+			if (strv_has(&set->invalid, a->needs.v[k])) {
+				check_err(
+				    &cs, a->source_file, a->needs_pos[k].line, a->needs_pos[k].col,
+				    "needs: job '%s' has errors (reported above)", a->needs.v[k]);
+				continue;
+			}
 			{
 				const char *hint = NULL;
 				size_t bd = SIZE_MAX, dd;
@@ -1689,4 +1818,6 @@ void jr_jobset_release(struct jr_jobset *set)
 	free(set->jobs);
 	set->jobs = NULL;
 	set->n = set->alloc = 0;
+	strv_release(&set->invalid);
+	set->nfiles = 0;
 }

@@ -174,6 +174,8 @@ struct jr_job {
 struct jr_jobset {
 	struct jr_job **jobs; /* in file-name order, then order within a file */
 	size_t n, alloc;
+	struct jr_strv invalid; /* names of the jobs left out for their errors */
+	size_t nfiles;		/* files (buffers) read, with jobs or without */
 };
 
 /* Loads every *.yaml / *.yml file in dir (name order). Returns 0 when every
@@ -185,8 +187,9 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 /* Loads from memory (for tests and fuzzing); name is used in messages.
  * An empty document (nothing, or only comments) is valid and defines no jobs.
  * Input limits: 4 MiB, 1 MiB per string, nesting 64 deep, 200000 YAML nodes;
- * anchors/aliases, tabs used for indentation, NUL bytes, control characters
- * and invalid UTF-8 are refused; at most 100 messages per file are kept. */
+ * anchors/aliases, tags, tabs used for indentation, NUL bytes, control
+ * characters and invalid UTF-8 are refused (a leading UTF-8 byte order mark
+ * is skipped); at most 100 messages per file are kept. */
 int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *data, size_t len,
 			  const char *basedir, struct jr_diags *diags);
 /* Checks across jobs: unique names, needs that exist, no cycles. Called by

@@ -3,9 +3,10 @@
  * libyaml's event API feeds a small node tree in which every node keeps its
  * 1-based line and column. Aliases and anchors are refused (an alias can make
  * a node contain itself, and expanding aliases is how "billion laughs" bombs
- * work); depth, scalar size and node count are bounded; NUL bytes, control
- * characters and invalid UTF-8 are refused before libyaml sees the input, so
- * that binary garbage gets a clear message with a position. */
+ * work), and so are tags (every value is read by its key's rules); depth,
+ * scalar size and node count are bounded; NUL bytes, control characters and
+ * invalid UTF-8 are refused before libyaml sees the input, so that binary
+ * garbage gets a clear message with a position. */
 #include "jobfile_yaml.h"
 
 #include <stdarg.h>
@@ -146,6 +147,52 @@ static bool find_indent_tab(const char *s, size_t len, int upto_line, int *tline
 	return false;
 }
 
+/* After a libyaml syntax error on line: was it a cron expression written
+ * without quotes? A value starting with '*' reads as an alias, one starting
+ * with '@' starts with a reserved character, and libyaml's message says
+ * neither. Fills hint (empty when not) with the expression quoted, when it
+ * can be shown so (not in a flow mapping, no quotes or backslashes). */
+static void find_cron_hint(const char *s, size_t len, int line, char *hint, size_t hlen)
+{
+	const char *p = s, *end = s + len, *eol, *k, *v, *e;
+	size_t i, n;
+	int l;
+
+	hint[0] = '\0';
+	for (l = 1; l < line; l++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return;
+		p++;
+	}
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	for (k = p; k + 9 <= eol; k++) {
+		if (memcmp(k, "schedule:", 9) != 0 || (k > p && !strchr(" \t{,", k[-1])))
+			continue;
+		for (v = k + 9; v < eol && (*v == ' ' || *v == '\t');)
+			v++;
+		if (v == eol || (*v != '*' && *v != '@'))
+			continue;
+		/* The value ends at the line's end or at a comment. */
+		for (e = v; e < eol && !(*e == '#' && (e[-1] == ' ' || e[-1] == '\t'));)
+			e++;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		n = (size_t)(e - v);
+		for (i = 0; i < n && !strchr("\"\\{}", v[i]); i++)
+			;
+		if (n > 60 || i < n)
+			snprintf(hint, hlen,
+				 "; quote the cron expression: schedule: \"*/5 * * * *\"");
+		else
+			snprintf(hint, hlen, "; quote the cron expression: schedule: \"%.*s\"",
+				 (int)n, v);
+		return;
+	}
+}
+
 static void offset_to_pos(const char *s, size_t len, size_t off, int *line, int *col)
 {
 	size_t i;
@@ -225,6 +272,30 @@ static void refuse_anchor(struct ytree_state *st, const yaml_char_t *anchor, con
 	count_error(st, m);
 }
 
+/* A tag changes how a value is read (!!null, !!binary, an application's
+ * !custom), and this reader would ignore it: it is refused where written.
+ * libyaml hands over the tag resolved; the standard ones are shown as "!!x",
+ * as users write them, and other resolved ones verbatim as "!<...>". */
+static void refuse_tag(struct ytree_state *st, const yaml_char_t *tag, const yaml_mark_t *m)
+{
+	static const char std[] = "tag:yaml.org,2002:";
+	const char *t = (const char *)tag;
+
+	if (!t)
+		return;
+	if (!strncmp(t, std, sizeof(std) - 1))
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "YAML tag '!!%.60s' is not supported: tags are refused in job files "
+			     "(write the value without it)",
+			     t + sizeof(std) - 1);
+	else
+		jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
+			     "YAML tag '%s%.60s%s' is not supported: tags are refused in job files "
+			     "(write the value without it)",
+			     t[0] == '!' ? "" : "!<", t, t[0] == '!' ? "" : ">");
+	count_error(st, m);
+}
+
 static bool is_null_plain(const char *s, size_t len)
 {
 	return len == 0 || (len == 1 && s[0] == '~') ||
@@ -248,6 +319,7 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 		break;
 	case YAML_SCALAR_EVENT:
 		refuse_anchor(st, ev->data.scalar.anchor, m);
+		refuse_tag(st, ev->data.scalar.tag, m);
 		if (ev->data.scalar.length > JR_YAML_MAX_SCALAR) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
 				     "string of %zu bytes is too large (the limit is %u bytes)",
@@ -286,6 +358,10 @@ static void handle_event(struct ytree_state *st, yaml_event_t *ev)
 			      ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
 								    : ev->data.mapping_start.anchor,
 			      m);
+		refuse_tag(st,
+			   ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
+								 : ev->data.mapping_start.tag,
+			   m);
 		if (st->depth >= JR_YAML_MAX_DEPTH) {
 			jr_diags_add(st->d, st->file, (int)m->line + 1, (int)m->column + 1,
 				     "nesting is too deep (more than %d levels)",
@@ -329,6 +405,14 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 		jr_diags_add(d, file, 0, 0, JR_JOBFILE_TOO_LARGE);
 		return -1;
 	}
+	/* A leading UTF-8 byte order mark is dropped here, not left to libyaml:
+	 * with the encoding set, libyaml does not detect it, and skips it as a
+	 * token separator whose column then indents the first key. Dropped
+	 * before every check, so that columns are counted as editors show them. */
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)) {
+		data += 3;
+		len -= 3;
+	}
 	if (check_text(file, (const unsigned char *)data, len, d) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser)) {
@@ -356,17 +440,18 @@ int jr_yaml_load(const char *file, const char *data, size_t len, struct jr_diags
 				    "spaces (the parser then failed at %d:%d: %s)",
 				    line, col, parser.problem ? parser.problem : "syntax error");
 			} else {
-				char where[64] = "";
+				char where[64] = "", hint[128];
 
 				if (parser.context)
 					snprintf(where, sizeof(where),
 						 " (the construct started at %d:%d)",
 						 (int)parser.context_mark.line + 1,
 						 (int)parser.context_mark.column + 1);
-				jr_diags_add(d, file, line, col, "YAML syntax error: %s%s%s%s",
+				find_cron_hint(data, len, line, hint, sizeof(hint));
+				jr_diags_add(d, file, line, col, "YAML syntax error: %s%s%s%s%s",
 					     parser.problem ? parser.problem : "unknown problem",
 					     parser.context ? " " : "",
-					     parser.context ? parser.context : "", where);
+					     parser.context ? parser.context : "", where, hint);
 			}
 			st.failed = st.bad = true;
 			break;

@@ -65,9 +65,11 @@ if [ "$nman" -ge 2 ]; then ok "found the man page's examples ($nman)"; else
 	nok "found the man page's examples ($nman)"; fi
 # Corpus entries: "# schema: invalid" must fail the schema; "# schema: valid"
 # entries are wrong in ways a schema cannot see (cron ranges, unknown needs,
-# cycles, duplicate names or fds), so the schema must pass them, or it would
+# cycles, duplicate names or fds, spellings a YAML reader erases such as
+# retries: +3 read as the number 3), so the schema must pass them, or it would
 # be stricter than the loader; "# schema: unparsable" ones are YAML-level
-# problems (anchors, tabs, binary, duplicate keys) that never reach a schema.
+# problems (anchors, tabs, binary, duplicate keys, unknown tags) that never
+# reach a schema.
 bad=() semantic=()
 for f in tests/jobfiles/bad/*.yaml; do
 	if grep -q '^# schema: invalid$' "$f"; then bad+=("$f")

@@ -5,8 +5,14 @@
 setup_project
 
 expect_exit 0 "an empty jobs directory is valid" jr validate
-contains "validate says how many jobs" "$T/out" "0 jobs"
+contains "validate says how many jobs" "$T/out" "0 jobs in 0 files"
 expect_exit 0 "run with no jobs does nothing" jr run
+# Files that define no jobs are files read all the same.
+job empty.yaml </dev/null
+echo 'jobs: []' | job none.yaml
+printf '# nothing yet\n' | job later.yml
+expect_exit 0 "files without jobs are valid" jr validate
+contains "and counted" "$T/out" "0 jobs in 3 files"
 
 job a.yaml <<'EOF2'
 jobs:
@@ -20,7 +26,10 @@ jobs:
     backends: [local, none]
 EOF2
 expect_exit 0 "valid files validate" jr validate
-contains "counted" "$T/out" "2 jobs in 1 file"
+contains "counted" "$T/out" "2 jobs in 4 files"
+rm "$P/jobs.d/empty.yaml" "$P/jobs.d/none.yaml" "$P/jobs.d/later.yml"
+expect_exit 0 "valid files validate" jr validate
+contains "counted" "$T/out" "2 jobs in 1 file "
 expect_exit 0 "list" jr list
 contains "list shows the schedule" "$T/out" "*/5 * * * *"
 contains "list shows the file and line" "$T/out" "a.yaml:2"

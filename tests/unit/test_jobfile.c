@@ -349,6 +349,13 @@ static void test_multi_and_empty(void **state)
 	assert_int_equal(
 	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/empty.yaml", "/j", &f->d), 0);
 	assert_int_equal(f->set.n, 0);
+	/* Files without jobs are files read all the same (validate counts them). */
+	assert_int_equal(f->set.nfiles, 1);
+	assert_int_equal(
+	    jr_jobset_load_file(&f->set, "tests/jobfiles/good/multi.yaml", "/j", &f->d), 0);
+	assert_int_equal(f->set.nfiles, 2);
+	reset(f);
+	assert_int_equal(f->set.nfiles, 0);
 }
 
 static void test_errors_collected(void **state)
@@ -374,6 +381,22 @@ static void test_errors_collected(void **state)
 	/* messages are "file:line:col: ..." */
 	assert_non_null(strstr(f->d.msg[0], "t.yaml:"));
 
+	/* 'job:' for 'jobs:' gets one message, with the hint, not three about a
+	 * job without a name or command. */
+	assert_int_equal(load(f, "job:\n  - name: a\n    command: [x]\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:1: unknown key 'job' at the top of the file; did you "
+			  "mean 'jobs'? (a list of jobs)");
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(load(f, "# two jobs\nJobs: [{name: a, command: [x]}]\n"), -1);
+	assert_diag(f, 2, "unknown key 'Jobs' at the top of the file; did you mean 'jobs'?");
+	assert_int_equal(f->d.n, 1);
+	/* ... while a job's own typo keeps its hint, and a key near 'jobs'
+	 * whose value is not a list is a job's unknown key. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\ntag: [x]\n"), -1);
+	assert_diag(f, 3, "unknown key 'tag' in job; did you mean 'tags'?");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\njob: x\n"), -1);
+	assert_diag(f, 3, "unknown key 'job' in job");
+
 	/* A bad job in a jobs: list does not hide the good ones' errors. */
 	assert_int_equal(load(f,
 			      "jobs:\n  - name: ok\n    command: [x]\n  - name: b\n    shell: 3\n"
@@ -398,6 +421,18 @@ static void test_type_errors(void **state)
 	    {"name: a\ncommand: [x]\nenv: {inherit: some}\n", "env.inherit: expected a list"},
 	    {"name: a\ncommand: [x]\nenv: {set: {A: [1]}}\n", "env.set.A: expected a string"},
 	    {"name: a\ncommand: [x]\nenv: {secret: [1A]}\n", "not a variable name"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_JOB: x}}\n",
+	     "t.yaml:3:13: env.set: JOBRUNNER_JOB is set by jobrunner; a job file cannot set it"},
+	    {"name: a\ncommand: [x]\nenv: {set: {A: b, JOBRUNNER_RUN_ID: x}}\n",
+	     "3:19: env.set: JOBRUNNER_RUN_ID is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv:\n  set:\n    JOBRUNNER_ATTEMPT: 1\n",
+	     "5:5: env.set: JOBRUNNER_ATTEMPT is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_STATUS: ok}}\n",
+	     "env.set: JOBRUNNER_STATUS is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_EXIT_CODE: '0'}}\n",
+	     "env.set: JOBRUNNER_EXIT_CODE is set by jobrunner"},
+	    {"name: a\ncommand: [x]\nenv: {inherit: [PATH, JOBRUNNER_JOB]}\n",
+	     "3:23: env.inherit: JOBRUNNER_JOB is set by jobrunner; a job file cannot inherit it"},
 	    {"name: a\ncommand: [x]\nstdin: {file: a, data: b}\n", "not both"},
 	    {"name: a\ncommand: [x]\nstdin: log\n", "stdin: expected null"},
 	    {"name: a\ncommand: [x]\nstderr: {append: true}\n", "stderr: missing 'file'"},
@@ -446,6 +481,26 @@ static void test_type_errors(void **state)
 	     "on_success[0]: expected a non-empty list"},
 	    {"name: a\ncommand: [x]\nuser: 'a b'\n", "user: 'a b' is not a user name"},
 	    {"name: a\ncommand: [x]\ndescription: {a: b}\n", "description: expected a string"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\nb\"\n",
+	     "t.yaml:3:14: description: expected one line of text, got control character U+000A"},
+	    {"name: a\ncommand: [x]\ndescription: \"red \\x1b[31m\"\n", "control character U+001B"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\x7f\"\n", "control character U+007F"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\N\"\n", "control character U+0085"},
+	    {"name: a\ncommand: [x]\ndescription: \"a\\Lb\"\n", "line separator U+2028"},
+	    {"name: a\ncommand: [x]\ndescription: |\n  two\n  lines\n",
+	     "got control character U+000A"},
+	    {"name: a\ncommand: [x]\ndescription: >\n  one\n  line\n",
+	     "U+000A at its end (a '>' or '|' block keeps its last line break; '>-' drops it)"},
+	    {"name: a\ncommand: [x]\nslurm: {partition: \"a\\nb\"}\n",
+	     "slurm.partition: expected one line of text"},
+	    {"name: a\ncommand: [x]\nslurm: {account: \"a\\rb\"}\n",
+	     "slurm.account: expected one line"},
+	    {"name: a\ncommand: [x]\nslurm: {constraint: \"\\e\"}\n",
+	     "slurm.constraint: expected one line"},
+	    {"name: a\ncommand: [x]\ntargets: [{distro: \"a\\nb\"}]\n",
+	     "targets[0].distro: expected one line of text"},
+	    {"name: a\ncommand: [x]\nimage: {base: {dir: d}, provides: {distro: \"a\\nb\"}}\n",
+	     "image.provides.distro: expected one line of text"},
 	    {"name: a\ncommand: [x]\n[k]: v\n", "keys must be plain strings"},
 	    {"jobs: [{name: a, command: [x]}]\nname: b\n",
 	     "unknown key 'name' in a file with 'jobs:'"},
@@ -464,6 +519,14 @@ static void test_type_errors(void **state)
 				 cases[i].frag);
 		}
 	}
+	/* A tab is not a line break; text in other keys may span lines. */
+	load_ok(f, "name: a\ncommand: [x]\ndescription: \"a\\tb\"\n");
+	assert_string_equal(f->set.jobs[0]->description, "a\tb");
+	load_ok(f, "name: a\ncommand: [x, \"a\\nb\"]\nenv: {set: {A: \"1\\n2\"}}\n");
+	load_ok(f, "name: a\ncommand: [x]\ndescription: >-\n  one\n  line\n");
+	assert_string_equal(f->set.jobs[0]->description, "one line");
+	/* Only the variables jobrunner sets are its own. */
+	load_ok(f, "name: a\ncommand: [x]\nenv: {set: {JOBRUNNER_MINE: x}}\n");
 }
 
 static void test_yaml_abuse(void **state)
@@ -549,6 +612,24 @@ static void test_yaml_abuse(void **state)
 	assert_int_equal(load(f, "base: &b {command: [x]}\nname: m\n<<: *b\n"), -1);
 	assert_diag(f, 3, "alias '*b'");
 
+	/* Tags are refused where they are written, whatever they say: a job
+	 * file's values are read by the key's rules, and a tag ignored would
+	 * turn !!null into an empty string. */
+	assert_int_equal(load(f, "name: a\ncommand: [echo, !custom foo]\n"), -1);
+	assert_diag(f, 2, "t.yaml:2:17: YAML tag '!custom' is not supported");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nenv: {set: {Y: !!null }}\n"), -1);
+	assert_diag(f, 3, "t.yaml:3:16: YAML tag '!!null' is not supported");
+	assert_int_equal(load(f, "name: !!str a\ncommand: !!seq [x]\nenv: !!map {}\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:7: YAML tag '!!str'");
+	assert_diag(f, 2, "t.yaml:2:10: YAML tag '!!seq'");
+	assert_diag(f, 3, "t.yaml:3:6: YAML tag '!!map'");
+	assert_int_equal(load(f, "name: ! a\ncommand: [!<tag:x.org,2020:y> x]\n"), -1);
+	assert_diag(f, 1, "YAML tag '!' is not supported");
+	assert_diag(f, 2, "YAML tag '!<tag:x.org,2020:y>' is not supported");
+	/* ... and their directives define nothing a file could use. */
+	assert_int_equal(load(f, "%TAG !e! tag:example.com,2000:\n---\nname: !e!n a\n"), -1);
+	assert_diag(f, 3, "YAML tag '!<tag:example.com,2000:n>'");
+
 	/* Binary garbage and control characters. */
 	reset(f);
 	assert_int_equal(jr_jobset_load_buffer(&f->set, "t.yaml",
@@ -575,6 +656,24 @@ static void test_yaml_abuse(void **state)
 			 -1);
 	assert_diag(f, 1, "non-printable character U+FFFF");
 
+	/* An unquoted cron expression is a YAML alias (or a reserved '@'):
+	 * libyaml's message gets a hint, with the expression quoted. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nschedule: */5 * * * *\n"), -1);
+	assert_diag(f, 3, "t.yaml:3:12: YAML syntax error: did not find expected alphabetic");
+	assert_diag(f, 3, "; quote the cron expression: schedule: \"*/5 * * * *\"");
+	assert_int_equal(load(f, "jobs:\n  - name: a\n    command: [x]\n"
+				 "    schedule: * * * * 1-5   # weekdays\r\n"),
+			 -1);
+	assert_diag(f, 4, "; quote the cron expression: schedule: \"* * * * 1-5\"");
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nschedule: @daily\n"), -1);
+	assert_diag(f, 3, "cannot start any token");
+	assert_diag(f, 3, "; quote the cron expression: schedule: \"@daily\"");
+	assert_int_equal(load(f, "jobs:\n- {name: a, command: [x], schedule: * * * * *}\n"), -1);
+	assert_diag(f, 2, "; quote the cron expression: schedule: \"*/5 * * * *\"");
+	/* ... and only there. */
+	assert_int_equal(load(f, "name: a\ncommand: [x]\nstdin: * x\n"), -1);
+	assert_false(has_diag(f, 0, "cron"));
+
 	/* Tabs for indentation: a clear message naming the tab's position. */
 	assert_int_equal(load(f, "name: t\ncommand:\n\t- echo\n"), -1);
 	assert_diag(f, 3, "tab character used for indentation");
@@ -587,6 +686,31 @@ static void test_yaml_abuse(void **state)
 	assert_diag(f, 7, "YAML syntax error");
 	jr_buf_release(&b);
 	free(big);
+}
+
+/* A UTF-8 byte order mark at the start of a file, as some Windows editors
+ * write, is skipped; positions are those an editor shows (the mark takes no
+ * column). */
+static void test_bom(void **state)
+{
+	struct fixture *f = *state;
+
+	load_ok(f, "\xef\xbb\xbfname: hello\ncommand: [echo, hi]\n");
+	assert_int_equal(f->set.n, 1);
+	assert_string_equal(f->set.jobs[0]->name, "hello");
+	assert_int_equal(f->set.jobs[0]->name_pos.line, 1);
+	assert_int_equal(f->set.jobs[0]->name_pos.col, 7);
+	load_ok(f, "\xef\xbb\xbfjobs:\n  - name: a\n    command: [x]\n");
+	load_ok(f, "\xef\xbb\xbf# only a comment\n");
+	assert_int_equal(f->set.n, 0);
+	/* Errors after it keep their columns: the text check's, libyaml's, ours. */
+	assert_int_equal(load(f, "\xef\xbb\xbfname: a b\ncommand: [x]\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:7: name: 'a b' is not a valid job name");
+	assert_int_equal(load(f, "\xef\xbb\xbfname: a\x01\n"), -1);
+	assert_diag(f, 1, "t.yaml:1:8: control character 0x01");
+	assert_int_equal(load(f, "\xef\xbb\xbfname: [a\n"), -1);
+	assert_diag(f, 2, "YAML syntax error");
+	assert_diag(f, 2, "(the construct started at 1:7)");
 }
 
 /* Hostile sizes stay fast and bounded: many keys, long lists, long chains
@@ -859,6 +983,25 @@ static void test_check(void **state)
 		assert_int_equal(cycles, 1);
 	}
 
+	/* A need on a job left out for its own errors is not "unknown": it is
+	 * defined, and its errors were reported with it. Across files too. */
+	assert_int_equal(load(f, "jobs:\n- {name: prepare, command: [x], timeout: 10x}\n"
+				 "- {name: build, command: [x], needs: [prepare]}\n"),
+			 -1);
+	assert_int_equal(f->set.n, 1);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_diag(f, 2, "timeout: expected a duration");
+	assert_diag(f, 3, "t.yaml:3:39: needs: job 'prepare' has errors (reported above)");
+	assert_false(has_diag(f, 0, "unknown job"));
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "u.yaml",
+					       "name: late\ncommand: [x]\nneeds: [prepare, nope]\n",
+					       47, "/", &f->d),
+			 0);
+	jr_diags_release(&f->d);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_diag(f, 3, "u.yaml:3:9: needs: job 'prepare' has errors");
+	assert_diag(f, 3, "u.yaml:3:18: needs: unknown job 'nope'");
+
 	/* A diamond is not a cycle. */
 	load_ok(
 	    f, "jobs:\n- {name: a, command: [x]}\n- {name: b, command: [x], needs: [a]}\n"
@@ -999,6 +1142,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_errors_collected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_yaml_abuse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_good_files, setup, teardown),
