@@ -210,6 +210,7 @@ int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t er
 	out->dom = (uint32_t)bits[2];
 	out->month = (uint16_t)bits[3];
 	out->dow = (uint8_t)bits[4];
+	out->hour_star = star[1];
 	out->dom_star = star[2];
 	out->dow_star = star[4];
 	return 0;
@@ -226,62 +227,126 @@ static bool day_matches(const struct jr_cron *c, const struct tm *tm)
 	return dom || dow;
 }
 
-static time_t normalize(struct tm *tm)
-{
-	time_t t;
+/* A stretch of time holding at most one change of the local UTC offset:
+ * the offset is off1, or when changes, off1 before change and off2 from
+ * change on. */
+struct zone_span {
+	bool changes;
+	time_t change;
+	long off1, off2;
+};
 
-	tm->tm_isdst = -1;
-	t = mktime(tm);
-	localtime_r(&t, tm);
-	return t;
+static long utc_offset(time_t t)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	return tm.tm_gmtoff;
+}
+
+/* Reads the local zone's offsets over [a, b] into z. Two changes within it
+ * (none in any zone since 1970 for the 54 hours asked) would read as one or
+ * none. */
+static void zone_span(time_t a, time_t b, struct zone_span *z)
+{
+	time_t mid;
+
+	z->off1 = utc_offset(a);
+	z->off2 = utc_offset(b);
+	z->changes = z->off1 != z->off2;
+	z->change = 0;
+	if (!z->changes)
+		return;
+	while (b - a > 1) { /* off(a) is off1, off(b) is not */
+		mid = a + (b - a) / 2;
+		if (utc_offset(mid) == z->off1)
+			a = mid;
+		else
+			b = mid;
+	}
+	z->change = b;
+	z->off2 = utc_offset(b);
+}
+
+/* The first time after t at which c fires on the local calendar day that
+ * begins at day (seconds since the epoch of that date at 00:00 as if it
+ * were UTC), or -1. Where the clock jumps forward, a time it skips fires at
+ * the jump (once however many it skips) when the hour field is fixed, and
+ * not at all with '*' in it; where it goes back, a time it repeats fires
+ * the first time only when the hour field is fixed, both times with '*'
+ * (which follows the clock: an hourly job still runs every hour). */
+static time_t day_next(const struct jr_cron *c, time_t day, time_t t)
+{
+	struct zone_span z;
+	time_t best = -1, local, at[2];
+	bool ok[2];
+	int h, m, i;
+
+	/* Every zone's offset lies within -15h..+15h: the day's instants lie
+	 * within [day - 15h, day + 39h]. */
+	zone_span(day - 15 * 3600, day + 39 * 3600, &z);
+	for (h = 0; h < 24; h++) {
+		if (!(c->hour & (1U << h)))
+			continue;
+		for (m = 0; m < 60; m++) {
+			if (!(c->minute & (1ULL << m)))
+				continue;
+			local = day + h * 3600 + m * 60;
+			at[0] = local - z.off1;
+			at[1] = local - z.off2;
+			ok[0] = !z.changes || at[0] < z.change;
+			ok[1] = z.changes && at[1] >= z.change;
+			if (!ok[0] && !ok[1]) { /* skipped by a jump forward */
+				at[0] = z.change;
+				ok[0] = !c->hour_star;
+			} else if (ok[0] && ok[1] && !c->hour_star) {
+				ok[1] = false; /* repeated: the first time only */
+			}
+			for (i = 0; i < 2; i++)
+				if (ok[i] && at[i] > t && (best < 0 || at[i] < best))
+					best = at[i];
+		}
+	}
+	return best;
 }
 
 time_t jr_cron_next(const struct jr_cron *c, time_t t)
 {
 	struct tm tm;
-	time_t cur, start;
-	int limit_year, iter;
+	time_t day, got, best = -1, last_day = 0;
+	int limit_year;
 
 	if (c->reboot || !c->minute || !c->hour || !c->dom || !c->month || !c->dow)
 		return -1;
 	/* Years 1970..9999 only: keeps the arithmetic below far from overflow. */
 	if (t < 0 || t > (time_t)253402300799LL)
 		return -1;
-	start = t - ((t % 60 + 60) % 60) + 60;
-	localtime_r(&start, &tm);
+	/* Walk local calendar days with timegm/gmtime (no zone, no DST) and
+	 * map each matching day's times to instants with the zone's offsets.
+	 * Start the day before t's and look one day past the first day that
+	 * fires: a repeated hour across midnight puts some of one day's
+	 * times after the next day's first ones. */
+	localtime_r(&t, &tm);
 	limit_year = tm.tm_year +
 		     9; /* Feb 29 on a given weekday recurs within 28 years; 9 covers leap days */
-	cur = start;
-	for (iter = 0; iter < 2000000; iter++) {
-		if (tm.tm_year > limit_year)
-			return -1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	day = timegm(&tm) - 86400;
+	for (;;) {
+		gmtime_r(&day, &tm);
+		if (tm.tm_year > limit_year || (best >= 0 && day > last_day))
+			return best;
 		if (!(c->month & (1U << (tm.tm_mon + 1)))) {
 			tm.tm_mon++;
 			tm.tm_mday = 1;
-			tm.tm_hour = 0;
-			tm.tm_min = 0;
-			cur = normalize(&tm);
+			day = timegm(&tm);
 			continue;
 		}
-		if (!day_matches(c, &tm)) {
-			tm.tm_mday++;
-			tm.tm_hour = 0;
-			tm.tm_min = 0;
-			cur = normalize(&tm);
-			continue;
+		if (day_matches(c, &tm) && (got = day_next(c, day, t)) >= 0 &&
+		    (best < 0 || got < best)) {
+			if (best < 0)
+				last_day = day + 86400;
+			best = got;
 		}
-		if (!(c->hour & (1U << tm.tm_hour))) {
-			tm.tm_hour++;
-			tm.tm_min = 0;
-			cur = normalize(&tm);
-			continue;
-		}
-		if (!(c->minute & (1ULL << tm.tm_min)) || cur <= t) {
-			tm.tm_min++;
-			cur = normalize(&tm);
-			continue;
-		}
-		return cur;
+		day += 86400;
 	}
-	return -1;
 }

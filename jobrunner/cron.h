@@ -13,6 +13,7 @@ struct jr_cron {
 	uint32_t dom;    /* 1-31 */
 	uint16_t month;  /* 1-12 */
 	uint8_t dow;     /* 0-6, Sunday 0 (7 accepted as Sunday) */
+	bool hour_star;  /* hour written with '*' ("*", "*\/2"): follows the clock across DST */
 	bool dom_star, dow_star; /* for the classic day-of-month OR day-of-week rule */
 	bool reboot;     /* @reboot: never matched by time */
 };
@@ -20,7 +21,12 @@ struct jr_cron {
 /* Parses expr ("*\/5 * * * *", "0 3 * * mon-fri", "@daily"...). Returns 0, or
  * -1 with a message in errbuf naming the field and what was expected. */
 int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t errlen);
-/* The first minute strictly after t (local time) that matches; -1 if none. */
+/* The first minute strictly after t (local time) that matches; -1 if none.
+ * Where the local clock jumps forward (DST begins), the times it skips fire
+ * at the jump, once, when the hour is fixed ("30 2 * * *", @daily), and not
+ * at all when the hour is written with '*'; where it goes back, the times
+ * it repeats fire once (the first time) when the hour is fixed, twice with
+ * '*', which follows the clock. As Vixie cron and cronie do. */
 time_t jr_cron_next(const struct jr_cron *c, time_t t);
 
 #endif

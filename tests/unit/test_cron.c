@@ -1,7 +1,8 @@
 /* Unit tests for cron.c: parsing (fields, names, ranges, steps, @-forms,
- * errors naming the field) and the next matching minute. */
+ * errors naming the field) and the next matching minute, across DST changes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -148,12 +149,12 @@ static void next_is(const char *expr, time_t from, time_t want)
 		struct tm tm;
 
 		if (got != -1) {
-			gmtime_r(&got, &tm);
-			strftime(a, sizeof(a), "%F %R", &tm);
+			localtime_r(&got, &tm);
+			strftime(a, sizeof(a), "%F %R %Z", &tm);
 		}
 		if (want != -1) {
-			gmtime_r(&want, &tm);
-			strftime(b, sizeof(b), "%F %R", &tm);
+			localtime_r(&want, &tm);
+			strftime(b, sizeof(b), "%F %R %Z", &tm);
 		}
 		fail_msg("%s: next is %s, wanted %s", expr, a, b);
 	}
@@ -190,45 +191,102 @@ static void test_next(void **state)
 	next_is("* * * * *", -1, -1);
 }
 
-static void test_next_dst(void **state)
+/* Sets TZ to tz for one test (its teardown sets UTC back); false when its
+ * tzdata is not installed. */
+static bool set_zone(const char *tz)
 {
+	char path[128];
+
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	if (access(path, R_OK) != 0)
+		return false;
+	setenv("TZ", tz, 1);
+	tzset();
+	return true;
+}
+
+static int set_utc(void **state)
+{
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return 0;
+}
+
+static void test_next_dst_berlin(void **state)
+{
+	const time_t spring = 1806195600; /* 2027-03-28 03:00 CEST, was 02:00 CET */
+	const time_t fall = 1824944400;	  /* 2027-10-31 02:00 CET, was 03:00 CEST */
 	struct jr_cron c;
 	time_t t, got;
-	struct tm tm;
 
 	(void)state;
-	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
+	if (!set_zone("Europe/Berlin"))
 		skip();
-	setenv("TZ", "Europe/Berlin", 1);
-	tzset();
-	/* 2024-03-31 02:30 does not exist in Berlin: the 02:xx job runs on
-	 * the next day that has it, and the answer is always in the future. */
-	c = parse_ok("30 2 * * *");
-	t = 1711846800; /* 2024-03-31 01:00 CET */
-	got = jr_cron_next(&c, t);
-	assert_true(got > t);
-	localtime_r(&got, &tm);
-	assert_int_equal(tm.tm_min, 30);
-	/* Every minute keeps advancing across the change. */
+	/* 02:00-02:59 does not exist on 2027-03-28: a job with a fixed hour
+	 * runs at the change, once, then on the next day as usual. */
+	next_is("30 2 * * *", spring - 3600, spring);
+	next_is("30 2 * * *", spring, 1806280200); /* 2027-03-29 02:30 CEST */
+	next_is("*/15 2 * * *", spring - 3600, spring);
+	next_is("*/15 2 * * *", spring, 1806278400); /* 2027-03-29 02:00 CEST */
+	/* With '*' in the hour it follows the clock: no 02:30 that day. */
+	next_is("30 * * * *", spring - 1800, spring + 1800);
+	next_is("0 * * * *", spring - 3600, spring);
+	next_is("* * * * *", spring - 60, spring);
+	/* 02:00-02:59 is twice on 2027-10-31: a fixed hour runs in the
+	 * first pass only; '*' in the hour runs in both. */
+	next_is("30 2 * * *", fall - 6 * 3600, fall - 1800); /* 02:30 CEST */
+	next_is("30 2 * * *", fall - 1800, 1825032600);	     /* 2027-11-01 02:30 CET */
+	next_is("*/20 2 * * *", fall - 1800, fall - 1200);   /* 02:40 CEST */
+	next_is("*/20 2 * * *", fall - 1200, 1825030800);    /* 2027-11-01 02:00 CET */
+	next_is("30 * * * *", fall - 1800, fall + 1800);     /* 02:30 CET */
+	next_is("30 * * * *", fall + 1800, fall + 5400);     /* 03:30 CET */
+	next_is("*/20 * * * *", fall - 1200, fall);	     /* 02:00 CET */
+	next_is("* * * * *", fall - 60, fall);
+	/* Every minute keeps advancing, by at most a minute, across both. */
 	c = parse_ok("* * * * *");
-	for (t = 1711846800; t < 1711846800 + 3 * 3600; t = got) {
+	for (t = spring - 3 * 3600; t < spring + 3 * 3600; t = got) {
 		got = jr_cron_next(&c, t);
 		assert_true(got > t);
 		assert_true(got - t <= 60);
 	}
-	setenv("TZ", "UTC", 1);
-	tzset();
+	for (t = fall - 3 * 3600; t < fall + 3 * 3600; t = got) {
+		got = jr_cron_next(&c, t);
+		assert_true(got > t);
+		assert_true(got - t <= 60);
+	}
+}
+
+static void test_next_dst_sao_paulo(void **state)
+{
+	const time_t spring = 1541300400; /* 2018-11-04 01:00 -02, was 00:00 -03 */
+	const time_t fall = 1550368800;	  /* 2019-02-16 23:00 -03, was 2019-02-17 00:00 -02 */
+
+	(void)state;
+	if (!set_zone("America/Sao_Paulo"))
+		skip();
+	/* Midnight is skipped on 2018-11-04: @daily runs at 01:00. */
+	next_is("@daily", spring - 12 * 3600, spring);
+	next_is("@daily", spring, 1541383200); /* 2018-11-05 00:00 -02 */
+	next_is("0 * * * *", spring - 3600, spring);
+	/* 23:00-23:59 is twice on 2019-02-16. */
+	next_is("30 23 * * *", fall - 12 * 3600, fall - 1800);
+	next_is("30 23 * * *", fall - 1800, fall + 86400 + 1800); /* 2019-02-17 23:30 -03 */
+	next_is("30 * * * *", fall - 1800, fall + 1800);
+	next_is("@daily", fall - 12 * 3600, fall + 3600); /* 2019-02-17 00:00 -03 */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_parse_at_forms),
-	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next),
-	    cmocka_unit_test(test_next_dst),
+	    cmocka_unit_test(test_parse_fields),
+	    cmocka_unit_test(test_parse_at_forms),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_next),
+	    cmocka_unit_test_teardown(test_next_dst_berlin, set_utc),
+	    cmocka_unit_test_teardown(test_next_dst_sao_paulo, set_utc),
 	};
 
-	setenv("TZ", "UTC", 1);
-	tzset();
+	set_utc(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
