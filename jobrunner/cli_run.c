@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cron.h"
 #include "sched.h"
 #include "util.h"
 
@@ -294,23 +295,6 @@ static time_t boot_time(void)
 	return (time_t)bt;
 }
 
-/* Whether a job with a schedule is due at now (a minute boundary), given the
- * last tick that considered it (0: never). A job never ticked before counts
- * from the previous minute, so that `* * * * *` runs on the first tick but a
- * daily job added at noon does not run for the midnight it missed. Missed
- * ticks run a job once, not once per missed time. */
-static bool job_due(const struct jr_job *job, time_t last, time_t now, time_t booted)
-{
-	time_t next;
-
-	if (job->cron.reboot)
-		return last < booted || last == 0;
-	if (last == 0)
-		last = now - 60;
-	next = jr_cron_next(&job->cron, last);
-	return next >= 0 && next <= now;
-}
-
 int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -322,10 +306,12 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_cli_ctx ctx;
 	struct jr_job **due = NULL, **jobs = NULL;
+	int64_t *marks = NULL; /* what to record for due[i] (jr_cron_due) */
 	char **names = NULL;
 	size_t i, ndue = 0, n = 0;
 	bool dry = false;
-	time_t now, booted;
+	int64_t now_ms;
+	time_t booted;
 	int par = 0;
 	int opt, rc;
 
@@ -343,7 +329,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 			printf("\nRuns the jobs whose `schedule` has come due since the last tick, with\n"
 			       "the jobs they need; meant for a crontab line `* * * * * jobrunner tick`.\n"
 			       "A job missed by several ticks runs once; a job never ticked before counts\n"
-			       "from the previous minute; @reboot jobs run on the first tick after a boot.\n"
+			       "from the previous minute; @reboot jobs run once per boot, on the first tick.\n"
 			       "  -j, --jobs N    run up to N jobs at once\n"
 			       "  -n, --dry-run   print the jobs that are due, run nothing, record no run\n"
 			       "Output and exit status as for run: from cron, silent unless something\n"
@@ -358,13 +344,13 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	rc = jr_cli_ctx_load(cli, JR_NEED_JOBS | JR_NEED_HOST | JR_NEED_STORE, &ctx);
 	if (rc != JR_EXIT_OK)
 		goto out;
-	now = time(NULL);
-	now -= now % 60;
+	now_ms = jr_now_ms();
 	booted = boot_time();
 	due = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*due));
+	marks = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*marks));
 	for (i = 0; i < ctx.jobs.n; i++) {
 		struct jr_job *job = ctx.jobs.jobs[i];
-		int64_t last_ms = 0;
+		int64_t last_ms = 0, mark_ms;
 		int r;
 
 		if (!job->schedule)
@@ -375,10 +361,11 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 			rc = JR_EXIT_USAGE;
 			goto out;
 		}
-		if (job_due(job, r == 1 ? 0 : (time_t)(last_ms / 1000), now, booted))
+		if (jr_cron_due(&job->cron, r == 1 ? 0 : last_ms, now_ms, booted, &mark_ms)) {
+			marks[ndue] = mark_ms;
 			due[ndue++] = job;
-		else if (r == 1 && !dry &&
-			 jr_store_schedule_set(ctx.st, job->name, (int64_t)now * 1000, NULL, &err) < 0) {
+		} else if (r == 1 && !dry &&
+			   jr_store_schedule_set(ctx.st, job->name, mark_ms, NULL, &err) < 0) {
 			jr_cli_error("%s", err.msg);
 			rc = JR_EXIT_USAGE;
 			goto out;
@@ -394,7 +381,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	/* Mark them ticked before running: a tick that crashes or overlaps
 	 * the next must not run them again for the same time. */
 	for (i = 0; i < ndue; i++)
-		if (jr_store_schedule_set(ctx.st, due[i]->name, (int64_t)now * 1000, NULL, &err) < 0) {
+		if (jr_store_schedule_set(ctx.st, due[i]->name, marks[i], NULL, &err) < 0) {
 			jr_cli_error("%s", err.msg);
 			rc = JR_EXIT_USAGE;
 			goto out;
@@ -407,6 +394,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		rc = run_jobs(cli, &ctx, jobs, n, par);
 out:
 	free(names);
+	free(marks);
 	free(due);
 	free(jobs);
 	jr_cli_ctx_release(&ctx);

@@ -350,3 +350,20 @@ time_t jr_cron_next(const struct jr_cron *c, time_t t)
 		day += 86400;
 	}
 }
+
+bool jr_cron_due(const struct jr_cron *c, int64_t last_ms, int64_t now_ms, time_t booted,
+		 int64_t *mark_ms)
+{
+	time_t now = (time_t)(now_ms / 1000), last = (time_t)(last_ms / 1000), next;
+
+	if (c->reboot) {
+		*mark_ms = now_ms;
+		return last_ms == 0 || last_ms < (int64_t)booted * 1000;
+	}
+	now -= now % 60;
+	*mark_ms = (int64_t)now * 1000;
+	if (last_ms == 0)
+		last = now - 60;
+	next = jr_cron_next(c, last);
+	return next >= 0 && next <= now;
+}

@@ -28,5 +28,16 @@ int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t er
  * it repeats fire once (the first time) when the hour is fixed, twice with
  * '*', which follows the clock. As Vixie cron and cronie do. */
 time_t jr_cron_next(const struct jr_cron *c, time_t t);
+/* `jobrunner tick`'s rule: whether a job scheduled c is due at now_ms (the
+ * wall clock), given the mark its last tick recorded (last_ms, 0: never
+ * ticked) and the boot time (booted, seconds; 0: unknown). *mark_ms gets
+ * what to record as its last tick: for a time schedule the start of now's
+ * minute (every tick within a minute sees the same times; a job never
+ * ticked counts from the previous minute, so that a daily job added at
+ * noon does not run for the midnight it missed; missed ticks make it due
+ * once, not once per missed time); for @reboot now_ms itself, so that a
+ * tick in the minute of the boot is not taken for one before it. */
+bool jr_cron_due(const struct jr_cron *c, int64_t last_ms, int64_t now_ms, time_t booted,
+		 int64_t *mark_ms);
 
 #endif

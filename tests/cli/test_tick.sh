@@ -35,12 +35,20 @@ contains "an @reboot job is due on the first tick" "$T/out" "at-boot"
 lacks "an unscheduled job never is" "$T/out" "unscheduled"
 check "dry run records nothing" test ! -e "$DB" -o "$(q "select count(*) from runs")" = 0
 
+before=$(date +%s%3N)
 expect_exit 0 "tick runs what is due" jr tick
+after=$(date +%s%3N)
 equals "tick is silent when all succeeded" "$(cat "$T/out" "$T/err")" ""
 equals "every-minute ran once" "$(q "select count(*) from runs where job='every-minute'")" 1
 equals "at-boot ran once" "$(q "select count(*) from runs where job='at-boot'")" 1
 equals "unscheduled did not run" "$(q "select count(*) from runs where job='unscheduled'")" 0
 equals "the schedule table records the tick" "$(q "select count(*) from schedule where job='every-minute'")" 1
+equals "a time schedule's tick is recorded as its minute" "$(q "select last_tick_ms % 60000 from schedule where job='every-minute'")" 0
+# An @reboot job's is the tick's own time: a tick in the minute of the boot
+# recorded as that minute's start would be before the boot, and the next
+# tick would run the job again.
+mark=$(q "select last_tick_ms from schedule where job='at-boot'")
+check "an @reboot job's tick is recorded as the time of the tick" test "$mark" -ge "$before" -a "$mark" -le "$after"
 
 expect_exit 0 "a second tick in the same minute" jr tick
 equals "runs nothing again" "$(q "select count(*) from runs where job in ('every-minute', 'at-boot')")" 2

@@ -191,6 +191,41 @@ static void test_next(void **state)
 	next_is("* * * * *", -1, -1);
 }
 
+/* jr_cron_due, `jobrunner tick`'s rule, at times given rather than read. */
+static void test_due(void **state)
+{
+	struct jr_cron every = parse_ok("* * * * *"), daily = parse_ok("0 3 * * *"),
+		       boot = parse_ok("@reboot");
+	const int64_t noon = (int64_t)utc(2024, 1, 1, 12, 0) * 1000, day = 86400000;
+	const time_t booted = utc(2024, 1, 1, 11, 59) + 30;
+	int64_t mark = -1;
+
+	(void)state;
+	/* A time schedule: due once per minute, marked with the minute. */
+	assert_true(jr_cron_due(&every, 0, noon + 5000, booted, &mark));
+	assert_int_equal(mark, noon);
+	assert_false(jr_cron_due(&every, mark, noon + 50000, booted, &mark));
+	assert_true(jr_cron_due(&every, noon, noon + 60000, booted, &mark));
+	assert_int_equal(mark, noon + 60000);
+	/* Never ticked: counts from the previous minute (not the 03:00 it
+	 * missed); ticks missed for two days: due, once. */
+	assert_false(jr_cron_due(&daily, 0, noon, booted, &mark));
+	assert_int_equal(mark, noon);
+	assert_true(jr_cron_due(&daily, noon - 2 * day, noon, booted, &mark));
+	assert_false(jr_cron_due(&daily, mark, noon + 60000, booted, &mark));
+	/* @reboot, booted at 11:59:30 and first ticked at 11:59:32: due then,
+	 * and not again at 12:00 (the minute of that tick began before the
+	 * boot: its mark is the tick's own time). */
+	assert_true(jr_cron_due(&boot, 0, (int64_t)booted * 1000 + 2000, booted, &mark));
+	assert_int_equal(mark, (int64_t)booted * 1000 + 2000);
+	assert_false(jr_cron_due(&boot, mark, noon, booted, &mark));
+	assert_false(jr_cron_due(&boot, mark, noon + day, booted, &mark));
+	/* Ticked before this boot: due. Boot time unknown: only if never ticked. */
+	assert_true(jr_cron_due(&boot, noon - day, noon, booted, &mark));
+	assert_false(jr_cron_due(&boot, noon - day, noon, 0, &mark));
+	assert_true(jr_cron_due(&boot, 0, noon, 0, &mark));
+}
+
 /* Sets TZ to tz for one test (its teardown sets UTC back); false when its
  * tzdata is not installed. */
 static bool set_zone(const char *tz)
@@ -283,6 +318,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_at_forms),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_due),
 	    cmocka_unit_test_teardown(test_next_dst_berlin, set_utc),
 	    cmocka_unit_test_teardown(test_next_dst_sao_paulo, set_utc),
 	};
