@@ -169,12 +169,16 @@ static int set_output(struct jr_cmd *cmd, const struct jr_io *io, int log_fd, bo
 	case JR_IO_FILE:
 		if (!io->path)
 			return jr_err_set(err, "%s: file without a path", what);
+		/* The user chose the path: a symlink there is followed, as
+		 * for fds (open_fd_spec). */
 		if (err_side)
 			jr_cmd_set_error_file(cmd, io->path,
-					      io->append ? JR_FILE_APPEND : JR_FILE_TRUNCATE);
+					      (io->append ? JR_FILE_APPEND : JR_FILE_TRUNCATE) |
+						      JR_FILE_FOLLOW);
 		else
 			jr_cmd_set_output_file(cmd, io->path,
-					       io->append ? JR_FILE_APPEND : JR_FILE_TRUNCATE);
+					       (io->append ? JR_FILE_APPEND : JR_FILE_TRUNCATE) |
+						       JR_FILE_FOLLOW);
 		return 0;
 	case JR_IO_STDOUT:
 		if (!err_side)

@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "cron.h"
 #include "sched.h"
+#include "spawn.h"
 #include "util.h"
 
 #include "banned.h"
@@ -228,6 +229,10 @@ static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_
 	bool tty = isatty(2);
 	int rc, r;
 
+	/* Each running job holds a few descriptors (pidfd, logs, lock):
+	 * the usual soft limit of 1024 would run out near -j 250. Its jobs
+	 * still get the limit jobrunner was given. */
+	jr_spawn_raise_nofile(65536);
 	memset(&so, 0, sizeof(so));
 	so.parallel = parallel ? parallel : ctx->cfg.parallel;
 	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;

@@ -804,26 +804,48 @@ static int io_source(struct jr_cmd *cmd, struct prep *p, struct io_spec *io, boo
 			return -1;
 		}
 		return io->fd;
-	case IO_FILE:
-		if (input) {
-			fd = open(io->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		} else {
-			int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	case IO_FILE: {
+		/* O_NONBLOCK: opening a FIFO must not hold up the caller (the
+		 * scheduler's loop, its timeouts and signals) until its other
+		 * end opens; the flag is cleared once open. */
+		int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK, fl;
 
-			if (io->mode == JR_FILE_APPEND)
+		if (input) {
+			flags |= O_RDONLY;
+		} else {
+			flags |= O_WRONLY | O_CREAT;
+			if (!(io->mode & JR_FILE_FOLLOW))
+				flags |= O_NOFOLLOW;
+			switch (io->mode & ~JR_FILE_FOLLOW) {
+			case JR_FILE_APPEND:
 				flags |= O_APPEND;
-			else if (io->mode == JR_FILE_EXCL)
+				break;
+			case JR_FILE_EXCL:
 				flags |= O_EXCL;
-			else
+				break;
+			default:
 				flags |= O_TRUNC;
-			fd = open(io->path, flags, 0600);
+			}
 		}
+		fd = open(io->path, flags, 0600);
 		if (fd < 0) {
-			cmd_fail(cmd, errno, "open %s", io->path);
+			int e = errno;
+
+			if (e == ENXIO)
+				cmd_fail(cmd, e, "open %s (a FIFO that no process reads)", io->path);
+			else if (e == ELOOP && (flags & O_NOFOLLOW))
+				cmd_fail(cmd, e, "open %s (a symbolic link, not followed here)",
+					 io->path);
+			else
+				cmd_fail(cmd, e, "open %s", io->path);
 			return -1;
 		}
 		keep_close(p, fd);
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 		return fd;
+	}
 	case IO_BUFFER:
 		if (pipe2(pfd, O_CLOEXEC) < 0) {
 			cmd_fail(cmd, errno, "pipe");
@@ -1039,6 +1061,27 @@ static void signals_not_default(sigset_t *set)
 	}
 }
 
+/* The soft RLIMIT_NOFILE before jr_spawn_raise_nofile raised it, for the
+ * children; written once, before any start. */
+static struct rlimit nofile_before;
+static bool nofile_raised;
+
+rlim_t jr_spawn_raise_nofile(rlim_t cap)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (nofile_raised || rl.rlim_cur >= cap || rl.rlim_cur >= rl.rlim_max)
+		return rl.rlim_cur;
+	nofile_before = rl;
+	rl.rlim_cur = rl.rlim_max < cap ? rl.rlim_max : cap;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return nofile_before.rlim_cur;
+	nofile_raised = true;
+	return rl.rlim_cur;
+}
+
 void jr_spawn_signals_changed(void)
 {
 	pthread_mutex_lock(&reset_lock);
@@ -1101,6 +1144,7 @@ static int spawn_child(struct jr_cmd *cmd, struct prep *p, int high, pid_t *daem
 	plan.cwd = cmd->cwd;
 	plan.set_umask = cmd->set_umask;
 	plan.umask = cmd->umask;
+	plan.nofile = nofile_raised ? &nofile_before : NULL;
 	plan.nrlimits = (int)cmd->nrlimits;
 	plan.rlimits = cmd->rlimits;
 	plan.set_ids = p->set_ids;

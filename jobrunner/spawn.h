@@ -36,6 +36,10 @@ enum jr_file_mode {
 	JR_FILE_TRUNCATE = 0, /* create or truncate */
 	JR_FILE_APPEND = 1,   /* create or append */
 	JR_FILE_EXCL = 2,     /* create; fail if it exists (O_EXCL) */
+	/* OR'd into one of the above: a symlink as the last component is
+	 * followed (a path the user chose, as a shell's > would). Without
+	 * it the open fails (O_NOFOLLOW): jobrunner's own files. */
+	JR_FILE_FOLLOW = 4,
 };
 
 /* Why jobrunner sent a signal to a command's process group. */
@@ -111,8 +115,11 @@ void jr_cmd_set_input_file(struct jr_cmd *cmd, const char *path);
 void jr_cmd_set_input_buffer(struct jr_cmd *cmd, const void *data, size_t len);
 
 /* Standard output and error: /dev/null by default. A file is opened by the
- * parent at start (O_CLOEXEC|O_NOFOLLOW, mode 0600 when created) and written
- * by the child directly. A buffer collects output in memory; cap > 0 keeps
+ * parent at start (O_CLOEXEC, O_NOFOLLOW unless JR_FILE_FOLLOW, mode 0600
+ * when created) and written by the child directly. Files, input ones too,
+ * are opened without blocking: a FIFO with no reader fails the start
+ * (ENXIO), and a FIFO input with no writer reads as empty, rather than the
+ * parent waiting in open(); the child gets a blocking descriptor. A buffer collects output in memory; cap > 0 keeps
  * the first cap bytes, discards the rest (still draining the pipe) and marks
  * the buffer truncated; cap == 0 means no cap. */
 void jr_cmd_set_output_fd(struct jr_cmd *cmd, int fd);
@@ -190,6 +197,15 @@ void jr_cmd_free(struct jr_cmd *cmd);
  * signal) calls this afterwards, before its next start. Under the address
  * sanitizer every start checks that the remembered set is right. */
 void jr_spawn_signals_changed(void);
+
+/* For a program that keeps many commands going at once: raises its own
+ * soft RLIMIT_NOFILE to the hard limit, but to no more than cap, so that
+ * descriptors (pidfds, logs, pipes) do not run out first. Every child
+ * started afterwards gets back the soft limit the program had before
+ * (programs may rely on it, select() for one), unless the command sets its
+ * own with jr_cmd_set_rlimit. Call it once, before starting commands, from
+ * one thread; returns the soft limit now in force. */
+rlim_t jr_spawn_raise_nofile(rlim_t cap);
 
 /* For a child subreaper (prctl PR_SET_CHILD_SUBREAPER): reaps every exited
  * child that is not a running jr_cmd's main process, without ever stealing

@@ -253,6 +253,8 @@ void jr_spawn_child(const struct jr_child_plan *p)
 		fail(p, rfd, JR_STEP_CHDIR, errno);
 	if (p->set_umask)
 		umask(p->umask);
+	if (p->nofile && setrlimit(RLIMIT_NOFILE, p->nofile) < 0)
+		fail(p, rfd, JR_STEP_RLIMIT, errno);
 	for (i = 0; i < p->nrlimits; i++) {
 		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].lim) < 0)
 			fail(p, rfd, JR_STEP_RLIMIT, errno);

@@ -63,6 +63,7 @@ struct jr_child_plan {
 	const char *cwd; /* NULL: inherit */
 	bool set_umask;
 	mode_t umask;
+	const struct rlimit *nofile; /* given back first (jr_spawn_raise_nofile), or NULL */
 	int nrlimits;
 	const struct jr_child_rlimit *rlimits;
 	bool set_ids; /* switch to uid/gid with groups */

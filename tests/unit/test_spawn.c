@@ -678,6 +678,68 @@ static void test_5_exec_failures(void **state)
 	jr_cmd_free(cmd);
 }
 
+/* Files are opened without blocking: a FIFO nobody reads fails the start
+ * at once (the caller's loop is never stuck in open), a FIFO input with no
+ * writer reads as empty; a symlink is followed only with JR_FILE_FOLLOW. */
+static void test_files_fifo_symlink(void **state)
+{
+	char fifo[PATH_MAX], real[PATH_MAX], link[PATH_MAX], msg[PATH_MAX + 80];
+	struct jr_cmd_result res;
+	struct jr_cmd *cmd;
+	struct stat st;
+	int rfd;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	cmd = probe_cmd("dump");
+	jr_cmd_set_output_file(cmd, fifo, JR_FILE_APPEND);
+	snprintf(msg, sizeof(msg), "open %s (a FIFO that no process reads): %s", fifo,
+		 strerror(ENXIO));
+	expect_spawn_error(cmd, msg, ENXIO);
+	cmd = probe_cmd("cat");
+	jr_cmd_set_input_file(cmd, fifo);
+	jr_cmd_set_output_buffer(cmd, 0);
+	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(jr_cmd_output(cmd, NULL, NULL), "");
+	jr_cmd_free(cmd);
+	/* With a reader, the FIFO is written, through a blocking descriptor. */
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	cmd = probe_cmd("bytes");
+	jr_cmd_add_arg(cmd, "10");
+	jr_cmd_set_output_file(cmd, fifo, JR_FILE_APPEND);
+	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	assert_int_equal(res.exit_code, 0);
+	jr_cmd_free(cmd);
+	{
+		char buf[32];
+
+		assert_int_equal(read(rfd, buf, sizeof(buf)), 10);
+	}
+	close(rfd);
+
+	snprintf(real, sizeof(real), "%s/target.txt", tmpdir);
+	snprintf(link, sizeof(link), "%s/followed.txt", tmpdir);
+	fd_write_file(real, "");
+	assert_int_equal(symlink(real, link), 0);
+	cmd = probe_cmd("dump");
+	jr_cmd_set_output_file(cmd, link, JR_FILE_APPEND);
+	snprintf(msg, sizeof(msg), "open %s (a symbolic link, not followed here): %s", link,
+		 strerror(ELOOP));
+	expect_spawn_error(cmd, msg, ELOOP);
+	cmd = probe_cmd("bytes");
+	jr_cmd_add_arg(cmd, "10");
+	jr_cmd_set_output_file(cmd, link, JR_FILE_TRUNCATE | JR_FILE_FOLLOW);
+	assert_int_equal(jr_cmd_run(cmd, &res), 0);
+	jr_cmd_free(cmd);
+	assert_int_equal(stat(real, &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+}
+
 /* 6. Exit code, signal, core, CPU, RSS, durations. */
 static void test_6_result(void **state)
 {
@@ -1299,6 +1361,7 @@ int main(void)
 	    cmocka_unit_test(test_8_many_event_loop), cmocka_unit_test(test_9_attributes_daemon),
 	    cmocka_unit_test(test_10_signals_reset),  cmocka_unit_test(test_leftovers),
 	    cmocka_unit_test(test_reap_orphans),      cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_files_fifo_symlink),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

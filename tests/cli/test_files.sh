@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Files a job names for stdin/stdout/stderr: a FIFO never holds up the
+# scheduler (its other jobs, timeouts and signals go on), and a symlink the
+# user wrote is followed, as for fds.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+mkfifo "$P/in.fifo" "$P/out.fifo"
+: >"$P/real.log"
+ln -s real.log "$P/link.log"
+job f.yaml <<'EOF2'
+jobs:
+  - {name: fifo-in, command: [cat], stdin: {file: ../in.fifo}, timeout: 5s}
+  - {name: fifo-out, command: [echo, hi], stdout: {file: ../out.fifo}}
+  - {name: other, command: [true]}
+  - {name: to-link, command: [echo, through the link], stdout: {file: ../link.log, append: true}}
+EOF2
+start=$SECONDS
+expect_exit 1 "a FIFO nobody reads fails only its own job" timeout -k 5 20 "$JR" -c "$P/jobrunner.ini" run -j 2
+check "and nothing waited on the FIFOs" test $((SECONDS - start)) -lt 15
+equals "a FIFO input with no writer reads as empty" "$(q "select status from runs where job='fifo-in'")" succeeded
+equals "the FIFO output job failed" "$(q "select status from runs where job='fifo-out'")" failed
+contains "saying why" <(q "select error from runs where job='fifo-out'") "a FIFO that no process reads"
+equals "the other job ran" "$(q "select status from runs where job='other'")" succeeded
+equals "a symlinked stdout file is written through" "$(cat "$P/real.log")" "through the link"
+check "and stays a symlink" test -L "$P/link.log"
+
+# With a reader, the job writes into the FIFO.
+exec 7<>"$P/out.fifo"
+expect_exit 0 "a FIFO with a reader is written" jr run fifo-out
+IFS= read -r -t 5 line <&7
+equals "what the job wrote arrives" "$line" "hi"
+exec 7<&-
+done_testing
