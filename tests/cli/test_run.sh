@@ -224,7 +224,9 @@ equals "the escaper succeeded without leftovers" "$(q "select status, leftovers 
 job late.yaml <<'EOF2'
 jobs:
   - name: late-writer
-    shell: 'setsid sh -c "sleep 0.6; echo late >&2" </dev/null >/dev/null & true'
+    # It ends once the daemon has its own session: until then, the daemon
+    # is in the job's session, and the clean-up would kill it.
+    shell: 'setsid sh -c ": >late.detached; sleep 0.6; echo late >&2" </dev/null >/dev/null & while [ ! -e late.detached ]; do sleep 0.05; done'
   - name: after-it
     command: [sleep, "1"]
     needs: [late-writer]
