@@ -83,9 +83,10 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " WHERE id = ?",
 	[S_INV_LIVE] = "SELECT id, host, pid, proc_start, boot_id, pid_ns FROM invocations"
 		       " WHERE status = 'running'",
+	/* finished_ms is when the loss was found; its end is unknown, so
+	 * duration_ms (and the usage) stay NULL, out of job_stats. */
 	[S_RUNS_LOSE] = "UPDATE runs INDEXED BY runs_status SET status = 'lost', error = ?1,"
-			" finished_ms = ?2,"
-			" duration_ms = CASE WHEN started_ms IS NOT NULL THEN ?2 - started_ms END"
+			" finished_ms = ?2"
 			" WHERE invocation_id = ?3 AND status IN ('running', 'queued')",
 	[S_INV_LOSE] = "UPDATE invocations SET status = 'lost', finished_ms = ?"
 		       " WHERE id = ? AND status = 'running'",
@@ -1061,7 +1062,13 @@ static void row_fill(sqlite3_stmt *s, struct jr_run_row *r)
 	r->pid = sqlite3_column_int64(s, 12);
 	r->started_ms = sqlite3_column_int64(s, 13);
 	r->finished_ms = sqlite3_column_int64(s, 14);
-	r->has_usage = sqlite3_column_type(s, 15) != SQLITE_NULL;
+	/* Each from its own columns: a lost run has neither, and rows written
+	 * by others may have one without the other. */
+	r->has_duration = sqlite3_column_type(s, 15) != SQLITE_NULL;
+	r->has_usage = sqlite3_column_type(s, 16) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 17) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 18) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 19) != SQLITE_NULL;
 	r->duration_ms = sqlite3_column_int64(s, 15);
 	r->user_ms = sqlite3_column_int64(s, 16);
 	r->sys_ms = sqlite3_column_int64(s, 17);
@@ -1404,7 +1411,7 @@ void jr_run_row_to_json(const struct jr_run_row *r, struct jr_buf *b)
 	json_int(b, "pid", r->pid, r->pid != 0, &first);
 	json_int(b, "started_ms", r->started_ms, r->started_ms != 0, &first);
 	json_int(b, "finished_ms", r->finished_ms, r->finished_ms != 0, &first);
-	json_int(b, "duration_ms", r->duration_ms, r->has_usage, &first);
+	json_int(b, "duration_ms", r->duration_ms, r->has_duration, &first);
 	json_int(b, "user_ms", r->user_ms, r->has_usage, &first);
 	json_int(b, "sys_ms", r->sys_ms, r->has_usage, &first);
 	json_int(b, "max_rss_kb", r->max_rss_kb, r->has_usage, &first);

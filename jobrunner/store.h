@@ -156,7 +156,8 @@ struct jr_run_row {
 	int64_t pid;
 	int64_t started_ms, finished_ms, duration_ms;
 	int64_t user_ms, sys_ms, max_rss_kb;
-	bool has_usage; /* duration/user/sys/rss were recorded (run finished) */
+	bool has_duration; /* duration_ms was recorded (the run ended; not when lost) */
+	bool has_usage;	   /* user/sys CPU, max RSS and leftovers were recorded */
 	int leftovers;
 	char *stdout_path, *stderr_path, *stdout_tail, *stderr_tail, *error;
 	char *invocation_argv;		   /* the invocation's argv as a JSON array, or NULL */

@@ -66,7 +66,11 @@ CREATE TABLE jobs (
 -- is completed when it ends. Rows of a jobrunner that disappeared are set
 -- 'lost' by the next jobrunner command. ('queued' is accepted for rows of
 -- earlier development versions, which inserted waiting attempts so; lost
--- is found for them as for running ones.)
+-- is found for them as for running ones.) A lost run's finished_ms is when
+-- it was found lost; when it ended is unknown, so its duration_ms and usage
+-- (user_ms, sys_ms, max_rss_kb, leftovers) stay NULL and job_stats' times
+-- leave it out. (Earlier versions set duration_ms of lost runs to the time
+-- until the loss was found.)
 CREATE TABLE runs (
 	id            TEXT PRIMARY KEY NOT NULL, -- 20 hex digits: 12 of ms since the epoch, 8 unique;
 	                                         -- sorts by start time; the CLI accepts any unique prefix

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# How commands open the database and what they read back from it: the
+# figures of a lost run.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+job s.yaml <<'EOF2'
+jobs:
+  - name: long
+    shell: 'echo started; exec sleep 53'
+  - name: quick
+    command: ["true"]
+EOF2
+
+# --- a lost run: when it ended is unknown, and so are its figures ---
+jr run quick >/dev/null 2>&1
+"$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
+runner=$!
+wait_for "the run is recorded running" 10 qeq "select count(*) from runs where job='long' and status='running' and pid > 0" 1
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+# The job's own process group (its pid, recorded by its row).
+kill -9 -- "-$(q "select pid from runs where job='long'")" 2>/dev/null
+expect_exit 0 "a later command records the run lost" jr history
+equals "the run is lost" "$(q "select status from runs where job='long'")" "lost"
+equals "it has a finish time (when it was found lost) and no duration or usage" \
+	"$(q "select finished_ms > 0, duration_ms is null, user_ms is null, sys_ms is null, max_rss_kb is null, leftovers is null from runs where job='long'")" \
+	"1|1|1|1|1|1"
+equals "job_stats has no time for it" "$(q "select avg_seconds is null, max_seconds is null from job_stats where job='long'")" "1|1"
+expect_exit 0 "show the lost run" jr show long
+contains "show says it is lost" "$T/out" "lost"
+lacks "show has no duration for it" "$T/out" "duration"
+lacks "show makes up no CPU time" "$T/out" "cpu"
+lacks "show makes up no memory" "$T/out" "max rss"
+lacks "show makes up no processes left behind" "$T/out" "left behind"
+expect_exit 0 "show --json the lost run" jr show long --json
+check "its figures are null in JSON" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["run"]
+assert r["status"] == "lost" and r["finished_ms"] > 0, r
+for k in ("duration_ms", "user_ms", "sys_ms", "max_rss_kb", "leftovers"):
+    assert r[k] is None, (k, r[k])
+' "$T/out"
+expect_exit 0 "history of the lost run" jr history long
+check "history shows no duration for it" grep -qE ' lost +[0-9-]+ [0-9:]+ +- ' "$T/out"
+expect_exit 0 "show a finished run" jr show quick --json
+check "a finished run keeps its figures" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["run"]
+for k in ("duration_ms", "user_ms", "sys_ms", "max_rss_kb", "leftovers"):
+    assert isinstance(r[k], int), (k, r[k])
+' "$T/out"
+
+done_testing
