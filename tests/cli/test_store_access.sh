@@ -21,7 +21,15 @@ kill -9 "$runner"
 wait "$runner" 2>/dev/null
 # The job's own process group (its pid, recorded by its row).
 kill -9 -- "-$(q "select pid from runs where job='long'")" 2>/dev/null
-expect_exit 0 "a later command records the run lost" jr history
+# Commands that never open the database leave it as it is (RUN STATUSES).
+for cmd in list plan validate machines "db path" "run --dry-run quick"; do
+	# shellcheck disable=SC2086 # $cmd is words
+	jr $cmd >/dev/null 2>&1
+done
+equals "list, plan, validate, machines, db path, run --dry-run do not record it" \
+	"$(q "select status from runs where job='long'")" "running"
+expect_exit 0 "a later command that opens the database records the run lost" jr history
+contains "and says so" "$T/err" "recorded as lost"
 equals "the run is lost" "$(q "select status from runs where job='long'")" "lost"
 equals "it has a finish time (when it was found lost) and no duration or usage" \
 	"$(q "select finished_ms > 0, duration_ms is null, user_ms is null, sys_ms is null, max_rss_kb is null, leftovers is null from runs where job='long'")" \
