@@ -509,6 +509,38 @@ out:
 	return ret;
 }
 
+/* Opens the database file itself, with flags (O_RDWR, and O_CREAT to create
+ * it 0600), to find what it is before SQLite does: on a FIFO or a device (a
+ * symbolic link to /dev/null) SQLite fails later, as "disk I/O error", far
+ * from the cause. A symbolic link to a regular file is that file. Returns
+ * the descriptor, for the caller to close, or a negative errno with err set
+ * (-EINVAL: not a regular file). */
+static int db_file_open(const char *path, int flags, struct jr_err *err)
+{
+	struct stat sb;
+	int fd, e;
+
+	/* Looked at before opening (opening a FIFO or a device can block or
+	 * act), and again after, in case it was replaced in between. */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		goto not_regular;
+	fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		e = errno;
+		/* A directory is refused by open(O_RDWR), not by the check. */
+		if (e == EISDIR)
+			goto not_regular;
+		jr_err_sys(err, e, "%s", path);
+		return -e;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		return fd;
+	close(fd);
+not_regular:
+	jr_err_set(err, "%s: not a regular file", path);
+	return -EINVAL;
+}
+
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err)
 {
@@ -530,11 +562,9 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	}
 	/* Create the file ourselves so it (and SQLite's -wal and -shm, which
 	 * copy its mode) is private to the user, whatever the umask. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		jr_err_sys(err, errno, "%s", path);
+	fd = db_file_open(path, O_RDWR | O_CREAT, err);
+	if (fd < 0)
 		goto out;
-	}
 	close(fd);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How commands open the database and what they read back from it: the
-# figures of a lost run.
+# figures of a lost run; a database path that is not a regular file.
 . "$(dirname "$0")/lib.sh"
 setup_project
 
@@ -58,5 +58,29 @@ r = json.load(open(sys.argv[1]))["run"]
 for k in ("duration_ms", "user_ms", "sys_ms", "max_rss_kb", "leftovers"):
     assert isinstance(r[k], int), (k, r[k])
 ' "$T/out"
+
+# jrdb PATH ARGS...: jobrunner with `database = PATH` (relative to $P).
+jrdb() {
+	local db=$1; shift
+	sed "s|^database = .*|database = $db|" "$P/jobrunner.ini" >"$P/other.ini"
+	chmod 644 "$P/other.ini"
+	"$JR" -c "$P/other.ini" "$@"
+}
+
+# --- a database path that is not a regular file ---
+mkfifo "$P/fifo.db"
+ln -s /dev/null "$P/null.db"
+mkdir "$P/dir.db"
+for f in fifo.db null.db dir.db; do
+	expect_exit 2 "$f: history refuses it" jrdb "$f" history
+	contains "$f: history says why" "$T/err" "$P/$f: not a regular file"
+	expect_exit 2 "$f: run refuses it" jrdb "$f" run quick
+	contains "$f: run says why" "$T/err" "$P/$f: not a regular file"
+done
+check "the FIFO is left as it was" test -p "$P/fifo.db"
+check "nothing was created beside the link to /dev/null" test ! -e "$P/null.db-wal" -a ! -e "$P/null.db-shm"
+ln -s db/jobrunner.db "$P/link.db"
+expect_exit 0 "a symbolic link to the database is the database" jrdb link.db history
+contains "it reads the runs" "$T/out" "quick"
 
 done_testing

@@ -189,6 +189,49 @@ static void test_open_migrate(void **state)
 	free(dir2);
 }
 
+/* Only a regular file (or a symbolic link to one) is opened: SQLite on a
+ * FIFO or a device fails later, as "disk I/O error". Nothing is created
+ * or changed in their place. */
+static void test_open_not_regular(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st;
+	char *fifo = testdir_path("fifo.db"), *null = testdir_path("null.db");
+	char *dir = testdir_path("dir.db"), *real = testdir_path("real.db");
+	char *link = testdir_path("link.db"), *want;
+	struct stat sb;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/dev/null", null), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	st = (struct jr_store *)1;
+	assert_int_equal(jr_store_open(&st, fifo, JR_SYNC_NORMAL, &err), -1);
+	assert_null(st);
+	want = jr_xasprintf("%s: not a regular file", fifo);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(lstat(fifo, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+	assert_int_equal(jr_store_open(&st, null, JR_SYNC_NORMAL, &err), -1);
+	want = jr_xasprintf("%s: not a regular file", null);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(jr_store_open(&st, dir, JR_SYNC_NORMAL, &err), -1);
+	want = jr_xasprintf("%s: not a regular file", dir);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* A symbolic link to a regular file is the file. */
+	jr_store_close(open_ok(real));
+	assert_int_equal(symlink("real.db", link), 0);
+	jr_store_close(open_ok(link));
+	free(fifo);
+	free(null);
+	free(dir);
+	free(real);
+	free(link);
+}
+
 static void test_run_ids(void **state)
 {
 	char prev[JR_RUN_ID_LEN + 1] = "", id[JR_RUN_ID_LEN + 1];
@@ -1190,7 +1233,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_status_check),
-	    cmocka_unit_test(test_open_migrate),
+	    cmocka_unit_test(test_open_migrate), cmocka_unit_test(test_open_not_regular),
 	    cmocka_unit_test(test_run_ids),	 cmocka_unit_test(test_record_and_history),
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
