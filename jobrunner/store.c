@@ -455,27 +455,54 @@ static int get_user_version(struct jr_store *st, int *v, struct jr_err *err)
 	return pragma_run(st, "PRAGMA user_version", NULL, v, err);
 }
 
+/* Reads the database's schema version into *v and refuses, before anything
+ * in it is changed, a database that is not jobrunner's to use: another
+ * application's SQLite file (user_version 0, and tables: migrating would
+ * add jobrunner's tables to them, or collide with one) and a database of a
+ * newer jobrunner. An empty file or an empty database is jobrunner's to
+ * make. */
+static int schema_check(struct jr_store *st, int *v, struct jr_err *err)
+{
+	int target = jr_store_schema_version(), tables = 0;
+
+	*v = 0;
+	if (get_user_version(st, v, err) < 0 ||
+	    pragma_run(st, "SELECT EXISTS (SELECT 1 FROM sqlite_master)", NULL, &tables, err) < 0)
+		return -1;
+	if (*v == 0 && tables)
+		return jr_err_set(err,
+				  "%s: not a jobrunner database (it has tables and no jobrunner "
+				  "schema version)",
+				  st->path);
+	if (*v > target)
+		return jr_err_set(
+		    err, "%s: database schema version %d is newer than this jobrunner's (%d)",
+		    st->path, *v, target);
+	return 0;
+}
+
 /* Applies every "-- @version N" section of store.sql with N > the database's
- * user_version, in one BEGIN IMMEDIATE transaction (re-reading the version
- * inside it, so two processes opening a new file at once migrate once). */
+ * user_version, in one BEGIN IMMEDIATE transaction (checking the database
+ * again inside it, so two processes opening a new file at once migrate
+ * once). */
 static int migrate(struct jr_store *st, struct jr_err *err)
 {
 	int target = jr_store_schema_version(), v = 0, ret = -1;
 	const char *p, *next, *mark = "\n-- @version ";
 	char *errmsg = NULL, *sql = NULL, pragma[64];
 
-	if (get_user_version(st, &v, err) < 0)
+	if (schema_check(st, &v, err) < 0)
 		return -1;
 	if (v == target)
 		return 0;
-	if (v > target)
-		return jr_err_set(
-		    err, "%s: database schema version %d is newer than this jobrunner's (%d)",
-		    st->path, v, target);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(st, err, "begin migration");
-	if (get_user_version(st, &v, err) < 0)
+	if (schema_check(st, &v, err) < 0)
 		goto out;
+	if (v == target) {
+		ret = 0; /* another process migrated it meanwhile */
+		goto out;
+	}
 	for (p = strstr(store_sql, mark); p; p = next) {
 		int n;
 
@@ -502,7 +529,8 @@ static int migrate(struct jr_store *st, struct jr_err *err)
 	}
 	ret = 0;
 out:
-	if (ret < 0 && !sqlite3_get_autocommit(st->db))
+	/* After a failure, or when there was nothing left to do. */
+	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_free(errmsg);
 	free(sql);
@@ -546,7 +574,7 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 {
 	struct jr_store *st = jr_xcalloc(1, sizeof(*st));
 	const char *slash = strrchr(path, '/');
-	int fd, ret = -1;
+	int fd, v, ret = -1;
 	ssize_t n;
 
 	*out = NULL;
@@ -577,7 +605,9 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (pragma_run(st, "PRAGMA journal_mode = WAL", "wal", NULL, err) < 0 ||
+	/* Checked before the switch to WAL, the first change made. */
+	if (schema_check(st, &v, err) < 0 ||
+	    pragma_run(st, "PRAGMA journal_mode = WAL", "wal", NULL, err) < 0 ||
 	    pragma_run(st,
 		       sync == JR_SYNC_FULL ? "PRAGMA synchronous = FULL"
 					    : "PRAGMA synchronous = NORMAL",

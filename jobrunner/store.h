@@ -62,9 +62,11 @@ struct jr_run {
 struct jr_store;
 
 /* Opens (creating the file and its directory, mode 0700, if needed) and
- * migrates. The file itself is created 0600. Refuses a path that is not a
- * regular file (a symbolic link to one is fine) and a database whose schema
- * is newer than this build's. *out is NULL on failure. */
+ * migrates. The file itself is created 0600. Refuses, before changing
+ * anything, a path that is not a regular file (a symbolic link to one is
+ * fine), another application's database (user_version 0 and tables) and a
+ * database whose schema is newer than this build's. *out is NULL on
+ * failure. */
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err);
 /* Closes st (NULL is fine). In a forked child it only frees memory and

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # How commands open the database and what they read back from it: the
-# figures of a lost run; a database path that is not a regular file.
+# figures of a lost run; a database path that is not a regular file;
+# another application's database.
 . "$(dirname "$0")/lib.sh"
 setup_project
 
@@ -82,5 +83,21 @@ check "nothing was created beside the link to /dev/null" test ! -e "$P/null.db-w
 ln -s db/jobrunner.db "$P/link.db"
 expect_exit 0 "a symbolic link to the database is the database" jrdb link.db history
 contains "it reads the runs" "$T/out" "quick"
+
+# --- another application's SQLite file is left alone ---
+sqlite3 "$P/other.db" "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep');"
+sqlite3 "$P/clash.db" "CREATE TABLE runs (km REAL)"
+cp "$P/other.db" "$T/other.orig"
+for f in other.db clash.db; do
+	for cmd in history "run quick" "show x"; do
+		# shellcheck disable=SC2086 # $cmd is words
+		expect_exit 2 "$f: $cmd refuses it" jrdb "$f" $cmd
+		contains "$f: $cmd says why" "$T/err" "$P/$f: not a jobrunner database (it has tables and no jobrunner schema version)"
+	done
+	equals "$f: still in its journal mode" "$(sqlite3 "$P/$f" "PRAGMA journal_mode")" "delete"
+	equals "$f: no table added" "$(sqlite3 "$P/$f" "SELECT count(*) FROM sqlite_master")" "1"
+	check "$f: no -wal or -shm left" test ! -e "$P/$f-wal" -a ! -e "$P/$f-shm"
+done
+check "other.db: not a byte changed" cmp -s "$P/other.db" "$T/other.orig"
 
 done_testing

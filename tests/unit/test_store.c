@@ -232,6 +232,57 @@ static void test_open_not_regular(void **state)
 	free(link);
 }
 
+/* Another application's SQLite file (user_version 0, tables of its own) is
+ * refused before anything changes in it: no WAL, no jobrunner tables, even
+ * when a table name collides with one of jobrunner's. An empty file, or an
+ * empty database, is jobrunner's to make. */
+static void test_open_foreign(void **state)
+{
+	static const char *const schemas[] = {
+	    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, distance REAL)",
+	    "CREATE VIEW answer AS SELECT 42",
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st;
+	char name[32], *path, *want;
+	size_t i;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < JR_ARRAY_SIZE(schemas); i++) {
+		snprintf(name, sizeof(name), "foreign%zu.db", i);
+		path = testdir_path(name);
+		sql_exec(path, schemas[i]);
+		st = (struct jr_store *)1;
+		assert_int_equal(jr_store_open(&st, path, JR_SYNC_NORMAL, &err), -1);
+		assert_null(st);
+		want = jr_xasprintf("%s: not a jobrunner database (it has tables and no "
+				    "jobrunner schema version)",
+				    path);
+		assert_string_equal(err.msg, want);
+		free(want);
+		assert_sql(path, "PRAGMA journal_mode", "delete");
+		assert_sql(path, "PRAGMA user_version", "0");
+		assert_sql(path, "SELECT count(*) FROM sqlite_master", "1");
+		free(path);
+	}
+	/* An empty file, as a writer that died before migrating leaves. */
+	path = testdir_path("empty-file.db");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	jr_store_close(open_ok(path));
+	assert_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", "1");
+	free(path);
+	/* A database with no tables (only a setting made). */
+	path = testdir_path("empty-db.db");
+	sql_exec(path, "PRAGMA page_size = 8192; VACUUM");
+	jr_store_close(open_ok(path));
+	assert_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", "1");
+	free(path);
+}
+
 static void test_run_ids(void **state)
 {
 	char prev[JR_RUN_ID_LEN + 1] = "", id[JR_RUN_ID_LEN + 1];
@@ -1234,6 +1285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_status_check),
 	    cmocka_unit_test(test_open_migrate), cmocka_unit_test(test_open_not_regular),
+	    cmocka_unit_test(test_open_foreign),
 	    cmocka_unit_test(test_run_ids),	 cmocka_unit_test(test_record_and_history),
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
