@@ -69,6 +69,20 @@ struct jr_store;
  * failure. */
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err);
+/* Opens for a command that only reads the history (history, show, logs):
+ * never creates it or its directory: a database that does not exist (or
+ * an empty file) reads as a history without runs. One that can be written
+ * is opened as jr_store_open opens it (WAL, migrated; the caller may
+ * reconcile); one that cannot (no write access to it, or to its directory
+ * while it is not in use) is opened read-only: not switched to WAL, not
+ * migrated (an older schema is then an error saying write access is
+ * needed), and no file created beside it. jr_store_writable tells which.
+ * Refuses what jr_store_open refuses. */
+int jr_store_open_read(struct jr_store **out, const char *path, enum jr_sync_mode sync,
+		       struct jr_err *err);
+/* Whether st can record anything: false when jr_store_open_read opened it
+ * read-only or found no database. Writes to such a store fail. */
+bool jr_store_writable(const struct jr_store *st);
 /* Closes st (NULL is fine). In a forked child it only frees memory and
  * leaves the parent's connection alone. */
 void jr_store_close(struct jr_store *st);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# How commands open the database and what they read back from it: the
-# figures of a lost run; a database path that is not a regular file;
-# another application's database.
+# How commands open the database and what they read back from it: read
+# commands (history, show, logs) do not create it, and read it without
+# write access; the figures of a lost run; a database path that is not a
+# regular file; another application's database.
 . "$(dirname "$0")/lib.sh"
 setup_project
 
@@ -12,6 +13,19 @@ jobs:
   - name: quick
     command: ["true"]
 EOF2
+
+# --- no database yet: read commands find no runs and create nothing ---
+expect_exit 0 "history without a database" jr history
+equals "prints nothing (not on a terminal)" "$(cat "$T/out" "$T/err")" ""
+expect_exit 0 "history --json without a database" jr history --json
+equals "an empty array" "$(cat "$T/out")" "[]"
+expect_exit 2 "show without a database" jr show quick
+contains "finds no run" "$T/err" "'quick' is neither a run id (or a prefix of one) nor a job with runs"
+expect_exit 2 "logs without a database" jr logs abc
+contains "finds no run" "$T/err" "no run id starts with 'abc'"
+check "none of them created the database or its directory" test ! -e "$P/db"
+expect_exit 0 "run creates it" jr run quick
+check "the database exists now" test -f "$DB"
 
 # --- a lost run: when it ended is unknown, and so are its figures ---
 jr run quick >/dev/null 2>&1
@@ -59,6 +73,73 @@ r = json.load(open(sys.argv[1]))["run"]
 for k in ("duration_ms", "user_ms", "sys_ms", "max_rss_kb", "leftovers"):
     assert isinstance(r[k], int), (k, r[k])
 ' "$T/out"
+
+# --- read commands without write access ---
+# As root (who may write anything) the reader is nobody; as anyone else,
+# the modes set here stop the user.
+if [ "$(id -u)" = 0 ]; then
+	reader() { setpriv --reuid=65534 --regid=65534 --clear-groups "$JR" -c "$P/jobrunner.ini" "$@"; }
+else
+	reader() { "$JR" -c "$P/jobrunner.ini" "$@"; }
+fi
+chmod 711 "$T"
+chmod 755 "$P/db"
+nruns=$(q "select count(*) from runs")
+chmod 444 "$DB"
+check "not in use: no -wal or -shm" test ! -e "$DB-wal" -a ! -e "$DB-shm"
+expect_exit 0 "history without write access" reader history
+equals "lists every run" "$(($(wc -l <"$T/out") - 1))" "$nruns"
+expect_exit 0 "show without write access" reader show quick
+contains "shows the run" "$T/out" "succeeded"
+expect_exit 0 "history --json without write access" reader history --json
+check "--json is whole" python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == int(sys.argv[2])' "$T/out" "$nruns"
+check "nothing created beside it" test ! -e "$DB-wal" -a ! -e "$DB-shm"
+equals "still in WAL mode" "$(q "PRAGMA journal_mode")" "wal"
+# With the directory writable, SQLite would make a -shm and -wal of the
+# reader's, with which the owner's jobrunner could no longer write.
+chmod 777 "$P/db"
+expect_exit 0 "history without write access, directory writable" reader history
+check "nothing created beside it either" test ! -e "$DB-wal" -a ! -e "$DB-shm"
+chmod 755 "$P/db"
+chmod 644 "$DB"
+expect_exit 0 "the owner records runs as before" jr run quick
+chmod 444 "$DB"
+
+# In use: a runner has it open (its -shm readable, as the database is).
+chmod 644 "$DB"
+"$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
+runner=$!
+wait_for "a runner has a run going" 10 qeq "select count(*) from runs where job='long' and status='running' and pid > 0" 1
+chmod 444 "$DB"
+expect_exit 0 "history without write access while a runner writes" reader history long
+contains "sees the run going" "$T/out" "running"
+if [ "$(id -u)" = 0 ]; then
+	chmod 600 "$DB-shm"
+	expect_exit 2 "in use with an unreadable -shm: refused" reader history
+	contains "saying what it needs" "$T/err" "$DB: no write access, and while it is in use (it has a -wal or -shm file) reading it so needs $DB-shm to exist and be readable"
+	chmod 644 "$DB-shm"
+fi
+# The runner vanishes: a reader cannot record it lost, and does not try.
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 2>/dev/null
+expect_exit 0 "history without write access after the runner vanished" reader history long
+lacks "does not record it lost" "$T/err" "lost"
+equals "it stays running" "$(q "select count(*) from runs where job='long' and status='running'")" 1
+chmod 644 "$DB"
+expect_exit 0 "a command that can write records it" jr history long
+contains "and says so" "$T/err" "recorded as lost"
+
+# An older schema needs migrating, which needs write access.
+ver=$(q "PRAGMA user_version")
+sqlite3 "$DB" "PRAGMA user_version = 1"
+chmod 444 "$DB"
+expect_exit 2 "an older schema without write access" reader history
+contains "says write access is needed" "$T/err" "database schema version 1 is older than this jobrunner's ($ver), and migrating it needs write access"
+chmod 644 "$DB"
+expect_exit 0 "with write access it is migrated" jr history
+equals "to the current version" "$(q "PRAGMA user_version")" "$ver"
+chmod 700 "$T"
 
 # jrdb PATH ARGS...: jobrunner with `database = PATH` (relative to $P).
 jrdb() {

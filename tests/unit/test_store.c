@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -281,6 +282,260 @@ static void test_open_foreign(void **state)
 	jr_store_close(open_ok(path));
 	assert_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", "1");
 	free(path);
+}
+
+/* A reader of a database that does not exist gets an empty history, and
+ * nothing is created: not the file, not its directory. */
+static void test_open_read_missing(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *dir = testdir_path("none"), *path = testdir_path("none/x.db");
+	struct jr_run_row *rows = (struct jr_run_row *)1, row;
+	struct jr_store *st = NULL;
+	struct jr_run r;
+	size_t n = 1, nc;
+	int64_t tick;
+
+	(void)state;
+	assert_int_equal(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err), 0);
+	assert_non_null(st);
+	assert_false(jr_store_writable(st));
+	assert_int_equal(jr_store_history(st, NULL, NULL, 0, &rows, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_int_equal(jr_store_run_lookup(st, "0a", &row, NULL, 0, &nc, &err), 1);
+	assert_int_equal(jr_store_job_definition(st, "a", "h", NULL, NULL, &err), 1);
+	assert_int_equal(jr_store_schedule_get(st, "a", &tick, &err), 1);
+	run_init(&r, 0, "a");
+	assert_int_equal(jr_store_run_insert(st, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "opened only to read it"));
+	jr_store_close(st);
+	assert_int_equal(access(dir, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Once a writer made it, the reader reads it (and can write). */
+	jr_store_close(open_ok(path));
+	assert_int_equal(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err), 0);
+	assert_true(jr_store_writable(st));
+	insert_ok(st, &r);
+	jr_store_close(st);
+	free(dir);
+	free(path);
+}
+
+/* ---- readers without write access, in a child that has none ---- */
+
+#define READER_CHECK(cond)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: reader: %s: %s\n", __FILE__, __LINE__, #cond,      \
+				err.msg);                                                          \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* Runs fn(path, want) in a child without write access to what the test
+ * made read-only: as nobody when the test runs as root (who may write
+ * anything), else as the user, whom the modes set stop. Returns fn's
+ * value, 0 when all went as it expected. */
+static int as_reader(int (*fn)(const char *, const char *), const char *path, const char *want)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		     setresuid(65534, 65534, 65534) < 0))
+			_exit(100);
+		_exit(fn(path, want));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Opens path to read, expecting it read-only with want_runs runs (as a
+ * decimal string), nothing written and nothing created beside it. */
+static int reader_reads(const char *path, const char *want_runs)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_run_row *rows = NULL;
+	struct jr_store *st = NULL;
+	char *shm = jr_xasprintf("%s-shm", path), *wal = jr_xasprintf("%s-wal", path);
+	bool had_shm = access(shm, F_OK) == 0, had_wal = access(wal, F_OK) == 0;
+	struct jr_run r;
+	size_t n = 0;
+	int nlost;
+
+	READER_CHECK(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err) == 0);
+	READER_CHECK(!jr_store_writable(st));
+	READER_CHECK(jr_store_history(st, NULL, NULL, 0, &rows, &n, &err) == 0);
+	READER_CHECK(n == (size_t)atoi(want_runs));
+	jr_run_rows_free(rows, n);
+	run_init(&r, 0, "a");
+	READER_CHECK(jr_store_run_insert(st, &r, &err) == -1);
+	READER_CHECK(strstr(err.msg, "opened only to read it"));
+	/* Reconciling would write: the caller does not, and it says why. */
+	READER_CHECK(jr_store_reconcile(st, &nlost, &err) == 0 || strstr(err.msg, "only to read"));
+	jr_store_close(st);
+	READER_CHECK((access(shm, F_OK) == 0) == had_shm);
+	READER_CHECK((access(wal, F_OK) == 0) == had_wal);
+	free(shm);
+	free(wal);
+	return 0;
+}
+
+/* Opens path to read, expecting the error want. */
+static int reader_refused(const char *path, const char *want)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st = (struct jr_store *)1;
+
+	READER_CHECK(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err) == -1);
+	READER_CHECK(st == NULL);
+	READER_CHECK(strstr(err.msg, want));
+	return 0;
+}
+
+/* A writer in a process of its own, keeping path open. */
+struct writer {
+	pid_t pid;
+	int go; /* closing it lets the writer close the store and exit */
+};
+
+/* Starts a writer that records one run in path and keeps it open. */
+static struct writer writer_start(const char *path)
+{
+	struct writer w;
+	int ready[2], go[2];
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	w.pid = fork();
+	assert_true(w.pid >= 0);
+	if (w.pid == 0) {
+		struct jr_err err = JR_ERR_INIT;
+		struct jr_store *st = NULL;
+		struct jr_run r;
+
+		close(ready[0]);
+		close(go[1]);
+		run_init(&r, 0, "w");
+		if (jr_store_open(&st, path, JR_SYNC_NORMAL, &err) < 0 ||
+		    jr_store_run_insert(st, &r, &err) < 0) {
+			fprintf(stderr, "writer: %s\n", err.msg);
+			_exit(1);
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		jr_store_close(st);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	w.go = go[1];
+	return w;
+}
+
+static void writer_stop(struct writer *w)
+{
+	int status = -1;
+
+	close(w->go);
+	assert_int_equal(waitpid(w->pid, &status, 0), w->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_open_read_only(void **state)
+{
+	char *dir = testdir_path("ro"), *path = testdir_path("ro/jr.db");
+	char *shm = testdir_path("ro/jr.db-shm"), *want;
+	struct writer w;
+	struct jr_store *st;
+	struct jr_run r;
+
+	(void)state;
+	assert_int_equal(chmod(testdir, 0711), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	st = open_ok(path);
+	run_init(&r, 0, "a");
+	insert_ok(st, &r);
+	jr_store_close(st);
+
+	/* Not in use (no -wal, no -shm), directory writable or not: read as
+	 * it is, creating nothing beside it (a -shm of the reader's would stop
+	 * the owner's jobrunner from writing). */
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_reads, path, "1"), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(as_reader(reader_reads, path, "1"), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_sql(path, "PRAGMA journal_mode", "wal");
+
+	/* In use: a writer (another process: SQLite in a child of this one
+	 * would share this one's files) has it open, with its -shm readable
+	 * by others; the reader sees what the writer committed, still in the
+	 * WAL. */
+	assert_int_equal(chmod(path, 0644), 0);
+	w = writer_start(path);
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(access(shm, F_OK), 0);
+	assert_int_equal(as_reader(reader_reads, path, "2"), 0);
+	/* ... and with its -shm unreadable, a message that says so. */
+	assert_int_equal(chmod(shm, 0600), 0);
+	want = jr_xasprintf("reading it so needs %s to exist and be readable", shm);
+	if (geteuid() == 0)
+		assert_int_equal(as_reader(reader_refused, path, want), 0);
+	free(want);
+	assert_int_equal(chmod(shm, 0644), 0);
+	writer_stop(&w);
+	assert_int_equal(access(shm, F_OK), -1);
+
+	/* A file it may write in a directory it may not (no -wal or -shm can
+	 * be made there): read-only too. */
+	assert_int_equal(chmod(path, 0644), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(chmod(dir, 0555), 0);
+	assert_int_equal(as_reader(reader_reads, path, "2"), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, 0, 0), 0);
+
+	/* An older schema needs migrating, which needs write access; a newer
+	 * one and another application's database are refused as by a writer. */
+	sql_exec(path, "PRAGMA user_version = 1");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path,
+				   "database schema version 1 is older than this jobrunner's"),
+			 0);
+	assert_int_equal(as_reader(reader_refused, path, "needs write access"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	sql_exec(path, "PRAGMA user_version = 999");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path, "is newer than this jobrunner's"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	sql_exec(path, "PRAGMA user_version = 0");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path, "not a jobrunner database"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	/* None of that changed it. */
+	assert_sql(path, "SELECT count(*) FROM runs", "2");
+	assert_sql(path, "PRAGMA journal_mode", "wal");
+
+	/* Unreadable: the system's error, not an empty history. */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(as_reader(reader_refused, path, "Permission denied"), 0);
+	}
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(testdir, 0700), 0);
+	free(dir);
+	free(path);
+	free(shm);
 }
 
 static void test_run_ids(void **state)
@@ -636,8 +891,9 @@ static void test_reconcile(void **state)
 		   " AND user_ms IS NULL AND sys_ms IS NULL AND max_rss_kb IS NULL"
 		   " AND leftovers IS NULL",
 		   "4");
-	assert_sql(path, "SELECT avg_seconds IS NULL AND max_seconds IS NULL FROM job_stats"
-			 " WHERE job = 'j'",
+	assert_sql(path,
+		   "SELECT avg_seconds IS NULL AND max_seconds IS NULL FROM job_stats"
+		   " WHERE job = 'j'",
 		   "1");
 	{
 		struct jr_run_row *rows = NULL;
@@ -971,8 +1227,9 @@ static void test_json(void **state)
 	{
 		struct jr_run_row lr;
 
-		sql_exec(path, "INSERT INTO runs (id, job, status, started_ms, finished_ms,"
-			       " duration_ms) VALUES ('00000000000100000000', 'l', 'lost', 1, 7, 6)");
+		sql_exec(path,
+			 "INSERT INTO runs (id, job, status, started_ms, finished_ms,"
+			 " duration_ms) VALUES ('00000000000100000000', 'l', 'lost', 1, 7, 6)");
 		assert_int_equal(jr_store_run_get(st, "00000000000100000000", &lr, &err), 0);
 		assert_true(lr.has_duration);
 		assert_false(lr.has_usage);
@@ -1285,7 +1542,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_status_check),
 	    cmocka_unit_test(test_open_migrate), cmocka_unit_test(test_open_not_regular),
-	    cmocka_unit_test(test_open_foreign),
+	    cmocka_unit_test(test_open_foreign), cmocka_unit_test(test_open_read_missing),
+	    cmocka_unit_test(test_open_read_only),
 	    cmocka_unit_test(test_run_ids),	 cmocka_unit_test(test_record_and_history),
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
