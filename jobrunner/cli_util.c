@@ -143,15 +143,24 @@ int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *
 		ctx->loaded |= JR_NEED_HOST;
 	}
 	if (need & JR_NEED_STORE) {
-		int nlost = 0;
+		enum jr_sync_mode sync = ctx->cfg.sync_full ? JR_SYNC_FULL : JR_SYNC_NORMAL;
+		/* The commands that run jobs (run, tick) load the job files and
+		 * record runs; those that need the store alone (history, show,
+		 * logs) only read it: they do not create it, and work without
+		 * write access to it. */
+		bool reader = !(need & JR_NEED_JOBS);
+		int nlost = 0, r;
 
-		if (jr_store_open(&ctx->st, ctx->cfg.database,
-				  ctx->cfg.sync_full ? JR_SYNC_FULL : JR_SYNC_NORMAL, &err) < 0) {
+		r = reader ? jr_store_open_read(&ctx->st, ctx->cfg.database, sync, &err)
+			   : jr_store_open(&ctx->st, ctx->cfg.database, sync, &err);
+		if (r < 0) {
 			jr_cli_error("%s", err.msg);
 			return JR_EXIT_USAGE;
 		}
 		ctx->loaded |= JR_NEED_STORE;
-		if (jr_store_reconcile(ctx->st, &nlost, &err) < 0) {
+		/* Opened read-only, vanished runs stay `running` until a
+		 * command that can write the database comes. */
+		if (jr_store_writable(ctx->st) && jr_store_reconcile(ctx->st, &nlost, &err) < 0) {
 			jr_cli_error("%s", err.msg);
 			return JR_EXIT_USAGE;
 		}

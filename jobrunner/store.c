@@ -83,9 +83,10 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " WHERE id = ?",
 	[S_INV_LIVE] = "SELECT id, host, pid, proc_start, boot_id, pid_ns FROM invocations"
 		       " WHERE status = 'running'",
+	/* finished_ms is when the loss was found; its end is unknown, so
+	 * duration_ms (and the usage) stay NULL, out of job_stats. */
 	[S_RUNS_LOSE] = "UPDATE runs INDEXED BY runs_status SET status = 'lost', error = ?1,"
-			" finished_ms = ?2,"
-			" duration_ms = CASE WHEN started_ms IS NOT NULL THEN ?2 - started_ms END"
+			" finished_ms = ?2"
 			" WHERE invocation_id = ?3 AND status IN ('running', 'queued')",
 	[S_INV_LOSE] = "UPDATE invocations SET status = 'lost', finished_ms = ?"
 		       " WHERE id = ? AND status = 'running'",
@@ -134,6 +135,8 @@ struct jr_store {
 	char pid_ns[64]; /* "pid:[4026531836]", "" if unknown */
 	char host[256];
 	struct checkpointer *ckpt; /* jr_store_checkpoint_in_background */
+	bool read_only;	 /* jr_store_open_read, without write access or file */
+	bool unlocked;	 /* ... read as immutable (open_ro) */
 	bool batch;	 /* inside jr_store_batch_begin: writes share one transaction */
 	bool batch_open; /* ... which its first write began */
 	sqlite3_stmt *stmt[S_COUNT];
@@ -176,7 +179,13 @@ int jr_run_status_parse(const char *name, enum jr_run_status *out)
 
 static int db_fail(struct jr_store *st, struct jr_err *err, const char *what)
 {
-	return jr_err_set(err, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	/* open_ro: a writer's checkpoint under a reader without locks. */
+	bool retry = st->unlocked && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_CORRUPT;
+
+	return jr_err_set(err, "%s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db),
+			  retry ? " (read without locks, for want of write access, while a "
+				  "jobrunner began writing it: try again)"
+				: "");
 }
 
 /* Refuses a connection inherited across fork: SQLite's locks and file
@@ -237,6 +246,8 @@ static int simple(struct jr_store *st, enum stmt_idx idx, const char *what, stru
  * with its first write: a batch that writes nothing costs nothing. */
 static int write_begin(struct jr_store *st, struct jr_err *err)
 {
+	if (st->read_only)
+		return jr_err_set(err, "%s: opened only to read it", st->path);
 	if (st->batch && st->batch_open) {
 		/* SQLite rolls a transaction back by itself on some errors (a
 		 * full disk, I/O, memory): the batch's earlier writes are gone,
@@ -449,32 +460,58 @@ out:
 	return ret;
 }
 
-static int get_user_version(struct jr_store *st, int *v, struct jr_err *err)
+/* Reads the database's schema version into *v and refuses, before anything
+ * in it is changed, a database that is not jobrunner's to use: another
+ * application's SQLite file (user_version 0, and tables: migrating would
+ * add jobrunner's tables to them, or collide with one) and a database of a
+ * newer jobrunner. An empty file or an empty database is jobrunner's to
+ * make. */
+static int schema_check(struct jr_store *st, int *v, struct jr_err *err)
 {
-	return pragma_run(st, "PRAGMA user_version", NULL, v, err);
+	int target = jr_store_schema_version();
+
+	/* One statement, one snapshot: read apart, a process migrating the
+	 * file in between would make it look foreign. -1: foreign. */
+	*v = 0;
+	if (pragma_run(st,
+		       "SELECT CASE WHEN user_version = 0 AND EXISTS (SELECT 1 FROM sqlite_master)"
+		       " THEN -1 ELSE user_version END FROM pragma_user_version",
+		       NULL, v, err) < 0)
+		return -1;
+	if (*v == -1)
+		return jr_err_set(err,
+				  "%s: not a jobrunner database (it has tables and no jobrunner "
+				  "schema version)",
+				  st->path);
+	if (*v > target)
+		return jr_err_set(
+		    err, "%s: database schema version %d is newer than this jobrunner's (%d)",
+		    st->path, *v, target);
+	return 0;
 }
 
 /* Applies every "-- @version N" section of store.sql with N > the database's
- * user_version, in one BEGIN IMMEDIATE transaction (re-reading the version
- * inside it, so two processes opening a new file at once migrate once). */
+ * user_version, in one BEGIN IMMEDIATE transaction (checking the database
+ * again inside it, so two processes opening a new file at once migrate
+ * once). */
 static int migrate(struct jr_store *st, struct jr_err *err)
 {
 	int target = jr_store_schema_version(), v = 0, ret = -1;
 	const char *p, *next, *mark = "\n-- @version ";
 	char *errmsg = NULL, *sql = NULL, pragma[64];
 
-	if (get_user_version(st, &v, err) < 0)
+	if (schema_check(st, &v, err) < 0)
 		return -1;
 	if (v == target)
 		return 0;
-	if (v > target)
-		return jr_err_set(
-		    err, "%s: database schema version %d is newer than this jobrunner's (%d)",
-		    st->path, v, target);
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(st, err, "begin migration");
-	if (get_user_version(st, &v, err) < 0)
+	if (schema_check(st, &v, err) < 0)
 		goto out;
+	if (v == target) {
+		ret = 0; /* another process migrated it meanwhile */
+		goto out;
+	}
 	for (p = strstr(store_sql, mark); p; p = next) {
 		int n;
 
@@ -501,11 +538,193 @@ static int migrate(struct jr_store *st, struct jr_err *err)
 	}
 	ret = 0;
 out:
-	if (ret < 0 && !sqlite3_get_autocommit(st->db))
+	/* After a failure, or when there was nothing left to do. */
+	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_free(errmsg);
 	free(sql);
 	return ret;
+}
+
+/* Opens the database file itself, with flags (O_RDWR, and O_CREAT to create
+ * it 0600), to find what it is before SQLite does: on a FIFO or a device (a
+ * symbolic link to /dev/null) SQLite fails later, as "disk I/O error", far
+ * from the cause. A symbolic link to a regular file is that file. Returns
+ * the descriptor, for the caller to close, or a negative errno with err set
+ * (-EINVAL: not a regular file). */
+static int db_file_open(const char *path, int flags, struct jr_err *err)
+{
+	struct stat sb;
+	int fd, e;
+
+	/* Looked at before opening (opening a FIFO or a device can block or
+	 * act), and again after, in case it was replaced in between. */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		goto not_regular;
+	fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		e = errno;
+		/* A directory is refused by open(O_RDWR), not by the check. */
+		if (e == EISDIR)
+			goto not_regular;
+		jr_err_sys(err, e, "%s", path);
+		return -e;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		return fd;
+	close(fd);
+not_regular:
+	jr_err_set(err, "%s: not a regular file", path);
+	return -EINVAL;
+}
+
+/* Opens st->db on name with SQLite's flags (failing with err set). */
+static int db_connect(struct jr_store *st, const char *name, int flags, struct jr_err *err)
+{
+	if (sqlite3_open_v2(name, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		if (!st->db)
+			return jr_err_set(err, "%s: cannot open database", st->path);
+		return db_fail(st, err, "open");
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+/* Closes st->db, to open it again another way. */
+static void db_disconnect(struct jr_store *st)
+{
+	sqlite3_close(st->db);
+	st->db = NULL;
+}
+
+/* Opens st->path read-write, in WAL mode, migrated. */
+static int open_rw(struct jr_store *st, enum jr_sync_mode sync, struct jr_err *err)
+{
+	int v;
+
+	if (db_connect(st, st->path, SQLITE_OPEN_READWRITE, err) < 0)
+		return -1;
+	/* Checked before the switch to WAL, the first change made. */
+	if (schema_check(st, &v, err) < 0 ||
+	    pragma_run(st, "PRAGMA journal_mode = WAL", "wal", NULL, err) < 0 ||
+	    pragma_run(st,
+		       sync == JR_SYNC_FULL ? "PRAGMA synchronous = FULL"
+					    : "PRAGMA synchronous = NORMAL",
+		       NULL, NULL, err) < 0 ||
+	    pragma_run(st, "PRAGMA foreign_keys = ON", NULL, NULL, err) < 0 || migrate(st, err) < 0)
+		return -1;
+	/* The schema's CHECK constraints guard the other writers (people at
+	 * the sqlite3 prompt). What this connection writes in checked columns
+	 * comes from jr_run_status_name and literals, which test_store checks
+	 * against them; evaluating `status IN (...)` builds a temporary index
+	 * at every insert and update of a run, a seventh of recording one. */
+	return pragma_run(st, "PRAGMA ignore_check_constraints = ON", NULL, NULL, err);
+}
+
+/* An empty history, in memory, for a reader of a database that does not
+ * exist (or holds nothing yet): every query finds nothing. */
+static int open_empty(struct jr_store *st, struct jr_err *err)
+{
+	st->read_only = true;
+	if (db_connect(st, ":memory:", SQLITE_OPEN_READWRITE, err) < 0)
+		return -1;
+	return migrate(st, err);
+}
+
+/* "file:" URI of path with immutable=1: every byte but [A-Za-z0-9/._~-]
+ * percent-encoded, so that '?', '#' and '%' in the path stay the path's. */
+static char *immutable_uri(const char *path)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	const unsigned char *p;
+
+	jr_buf_init(&b);
+	/* "file:///abs" (an empty authority), or "file:rel". */
+	jr_buf_adds(&b, path[0] == '/' ? "file://" : "file:");
+	for (p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._~-", *p))
+			jr_buf_addch(&b, (char)*p);
+		else
+			jr_buf_addf(&b, "%%%02X", *p);
+	}
+	jr_buf_adds(&b, "?immutable=1");
+	return jr_buf_detach(&b, NULL);
+}
+
+/* Opens st->path read-only: no switch to WAL, no migration, no reconcile.
+ * A WAL database is read through its -shm file, which SQLite otherwise
+ * creates, owned by the reader and with the database's mode: a jobrunner
+ * of the database's owner then cannot write the database any more. So
+ * while it is in use (a -wal or -shm file exists: a writer has it open,
+ * or died with it open) it is read through them, which must be readable;
+ * otherwise every change is in the database file itself, read as
+ * immutable (no locks, nothing created). A writer that starts and
+ * finishes a checkpoint while one command reads it that way can give
+ * that command a wrong or "malformed" answer, never a change to the
+ * database (db_fail says to try again). */
+static int open_ro(struct jr_store *st, struct jr_err *err)
+{
+	char *shm = jr_xasprintf("%s-shm", st->path), *wal = jr_xasprintf("%s-wal", st->path);
+	char *uri = NULL;
+	int target = jr_store_schema_version(), v, ret = -1;
+
+	st->read_only = true;
+	st->unlocked =
+	    access(shm, F_OK) < 0 && errno == ENOENT && access(wal, F_OK) < 0 && errno == ENOENT;
+	if (st->unlocked) {
+		uri = immutable_uri(st->path);
+		if (db_connect(st, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, err) < 0)
+			goto out;
+	} else if (db_connect(st, st->path, SQLITE_OPEN_READONLY, err) < 0) {
+		goto out;
+	}
+	if (schema_check(st, &v, err) < 0) {
+		int rc = sqlite3_extended_errcode(st->db) & 0xff;
+
+		if (!st->unlocked && (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY))
+			jr_err_set(
+			    err,
+			    "%s: no write access, and while it is in use (it has a -wal or "
+			    "-shm file) reading it so needs %s to exist and be readable (%s)",
+			    st->path, shm, sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (v == 0) {
+		/* Nothing in it yet (schema_check refused tables): as when
+		 * there is no file. */
+		db_disconnect(st);
+		st->unlocked = false;
+		ret = open_empty(st, err);
+		goto out;
+	}
+	if (v < target) {
+		jr_err_set(err,
+			   "%s: database schema version %d is older than this jobrunner's (%d), "
+			   "and migrating it needs write access to it and its directory",
+			   st->path, v, target);
+		goto out;
+	}
+	ret = pragma_run(st, "PRAGMA query_only = ON", NULL, NULL, err);
+out:
+	free(shm);
+	free(wal);
+	free(uri);
+	return ret;
+}
+
+/* The rest of an open store: this host's identity, for reconcile. */
+static void store_identify(struct jr_store *st)
+{
+	ssize_t n;
+
+	if (jr_read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)
+		st->boot_id[0] = '\0';
+	n = readlink("/proc/self/ns/pid", st->pid_ns, sizeof(st->pid_ns) - 1);
+	st->pid_ns[n > 0 ? n : 0] = '\0';
+	if (gethostname(st->host, sizeof(st->host) - 1) < 0)
+		snprintf(st->host, sizeof(st->host), "localhost");
 }
 
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
@@ -514,7 +733,6 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	struct jr_store *st = jr_xcalloc(1, sizeof(*st));
 	const char *slash = strrchr(path, '/');
 	int fd, ret = -1;
-	ssize_t n;
 
 	*out = NULL;
 	st->path = jr_xstrdup(path);
@@ -529,43 +747,13 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 	}
 	/* Create the file ourselves so it (and SQLite's -wal and -shm, which
 	 * copy its mode) is private to the user, whatever the umask. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		jr_err_sys(err, errno, "%s", path);
+	fd = db_file_open(path, O_RDWR | O_CREAT, err);
+	if (fd < 0)
 		goto out;
-	}
 	close(fd);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		if (!st->db) {
-			jr_err_set(err, "%s: cannot open database", path);
-			goto out;
-		}
-		db_fail(st, err, "open");
+	if (open_rw(st, sync, err) < 0)
 		goto out;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (pragma_run(st, "PRAGMA journal_mode = WAL", "wal", NULL, err) < 0 ||
-	    pragma_run(st,
-		       sync == JR_SYNC_FULL ? "PRAGMA synchronous = FULL"
-					    : "PRAGMA synchronous = NORMAL",
-		       NULL, NULL, err) < 0 ||
-	    pragma_run(st, "PRAGMA foreign_keys = ON", NULL, NULL, err) < 0 || migrate(st, err) < 0)
-		goto out;
-	/* The schema's CHECK constraints guard the other writers (people at
-	 * the sqlite3 prompt). What this connection writes in checked columns
-	 * comes from jr_run_status_name and literals, which test_store checks
-	 * against them; evaluating `status IN (...)` builds a temporary index
-	 * at every insert and update of a run, a seventh of recording one. */
-	if (pragma_run(st, "PRAGMA ignore_check_constraints = ON", NULL, NULL, err) < 0)
-		goto out;
-	if (jr_read_small("/proc/sys/kernel/random/boot_id", st->boot_id, sizeof(st->boot_id)) < 0)
-		st->boot_id[0] = '\0';
-	n = readlink("/proc/self/ns/pid", st->pid_ns, sizeof(st->pid_ns) - 1);
-	st->pid_ns[n > 0 ? n : 0] = '\0';
-	if (gethostname(st->host, sizeof(st->host) - 1) < 0)
-		snprintf(st->host, sizeof(st->host), "localhost");
+	store_identify(st);
 	ret = 0;
 out:
 	if (ret < 0)
@@ -573,6 +761,60 @@ out:
 	else
 		*out = st;
 	return ret;
+}
+
+int jr_store_open_read(struct jr_store **out, const char *path, enum jr_sync_mode sync,
+		       struct jr_err *err)
+{
+	struct jr_store *st = jr_xcalloc(1, sizeof(*st));
+	int fd, ret = -1;
+
+	*out = NULL;
+	st->path = jr_xstrdup(path);
+	st->owner = getpid();
+	fd = db_file_open(path, O_RDWR, err);
+	if (fd == -EACCES || fd == -EPERM || fd == -EROFS) {
+		st->read_only = true;
+		jr_err_clear(err);
+		fd = db_file_open(path, O_RDONLY, err);
+	}
+	if (fd == -ENOENT) {
+		jr_err_clear(err);
+		ret = open_empty(st, err);
+		goto out;
+	}
+	if (fd < 0)
+		goto out;
+	close(fd);
+	if (st->read_only) {
+		ret = open_ro(st, err);
+		goto out;
+	}
+	ret = open_rw(st, sync, err);
+	if (ret < 0 && st->db) {
+		int rc = sqlite3_extended_errcode(st->db) & 0xff;
+
+		/* The file can be written but not its directory, where the
+		 * -wal and -shm files go: read-only, then. */
+		if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN) {
+			db_disconnect(st);
+			jr_err_clear(err);
+			ret = open_ro(st, err);
+		}
+	}
+out:
+	if (ret == 0)
+		store_identify(st);
+	if (ret < 0)
+		jr_store_close(st);
+	else
+		*out = st;
+	return ret;
+}
+
+bool jr_store_writable(const struct jr_store *st)
+{
+	return !st->read_only;
 }
 
 /* ---- checkpoints off the writers' path ---- */
@@ -1061,7 +1303,13 @@ static void row_fill(sqlite3_stmt *s, struct jr_run_row *r)
 	r->pid = sqlite3_column_int64(s, 12);
 	r->started_ms = sqlite3_column_int64(s, 13);
 	r->finished_ms = sqlite3_column_int64(s, 14);
-	r->has_usage = sqlite3_column_type(s, 15) != SQLITE_NULL;
+	/* Each from its own columns: a lost run has neither, and rows written
+	 * by others may have one without the other. */
+	r->has_duration = sqlite3_column_type(s, 15) != SQLITE_NULL;
+	r->has_usage = sqlite3_column_type(s, 16) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 17) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 18) != SQLITE_NULL &&
+		       sqlite3_column_type(s, 19) != SQLITE_NULL;
 	r->duration_ms = sqlite3_column_int64(s, 15);
 	r->user_ms = sqlite3_column_int64(s, 16);
 	r->sys_ms = sqlite3_column_int64(s, 17);
@@ -1404,7 +1652,7 @@ void jr_run_row_to_json(const struct jr_run_row *r, struct jr_buf *b)
 	json_int(b, "pid", r->pid, r->pid != 0, &first);
 	json_int(b, "started_ms", r->started_ms, r->started_ms != 0, &first);
 	json_int(b, "finished_ms", r->finished_ms, r->finished_ms != 0, &first);
-	json_int(b, "duration_ms", r->duration_ms, r->has_usage, &first);
+	json_int(b, "duration_ms", r->duration_ms, r->has_duration, &first);
 	json_int(b, "user_ms", r->user_ms, r->has_usage, &first);
 	json_int(b, "sys_ms", r->sys_ms, r->has_usage, &first);
 	json_int(b, "max_rss_kb", r->max_rss_kb, r->has_usage, &first);

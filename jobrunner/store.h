@@ -62,10 +62,27 @@ struct jr_run {
 struct jr_store;
 
 /* Opens (creating the file and its directory, mode 0700, if needed) and
- * migrates. The file itself is created 0600. Refuses a database whose
- * schema is newer than this build's. *out is NULL on failure. */
+ * migrates. The file itself is created 0600. Refuses, before changing
+ * anything, a path that is not a regular file (a symbolic link to one is
+ * fine), another application's database (user_version 0 and tables) and a
+ * database whose schema is newer than this build's. *out is NULL on
+ * failure. */
 int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode sync,
 		  struct jr_err *err);
+/* Opens for a command that only reads the history (history, show, logs):
+ * never creates it or its directory: a database that does not exist (or
+ * an empty file) reads as a history without runs. One that can be written
+ * is opened as jr_store_open opens it (WAL, migrated; the caller may
+ * reconcile); one that cannot (no write access to it, or to its directory
+ * while it is not in use) is opened read-only: not switched to WAL, not
+ * migrated (an older schema is then an error saying write access is
+ * needed), and no file created beside it. jr_store_writable tells which.
+ * Refuses what jr_store_open refuses. */
+int jr_store_open_read(struct jr_store **out, const char *path, enum jr_sync_mode sync,
+		       struct jr_err *err);
+/* Whether st can record anything: false when jr_store_open_read opened it
+ * read-only or found no database. Writes to such a store fail. */
+bool jr_store_writable(const struct jr_store *st);
 /* Closes st (NULL is fine). In a forked child it only frees memory and
  * leaves the parent's connection alone. */
 void jr_store_close(struct jr_store *st);
@@ -156,7 +173,8 @@ struct jr_run_row {
 	int64_t pid;
 	int64_t started_ms, finished_ms, duration_ms;
 	int64_t user_ms, sys_ms, max_rss_kb;
-	bool has_usage; /* duration/user/sys/rss were recorded (run finished) */
+	bool has_duration; /* duration_ms was recorded (the run ended; not when lost) */
+	bool has_usage;	   /* user/sys CPU, max RSS and leftovers were recorded */
 	int leftovers;
 	char *stdout_path, *stderr_path, *stdout_tail, *stderr_tail, *error;
 	char *invocation_argv;		   /* the invocation's argv as a JSON array, or NULL */

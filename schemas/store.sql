@@ -30,9 +30,10 @@
 -- @version 1
 
 -- One row per jobrunner command that runs jobs (run, tick): who ran it and
--- whether it is still alive. jobrunner checks, at each start, invocations
--- still 'running' whose process is gone (another boot, or no process with
--- that pid and start time) and marks them and their unfinished runs 'lost'.
+-- whether it is still alive. Each command that opens the database (run,
+-- tick, history, show, logs) checks invocations still 'running' whose
+-- process is gone (another boot, or no process with that pid and start
+-- time) and marks them and their unfinished runs 'lost'.
 CREATE TABLE invocations (
 	id          INTEGER PRIMARY KEY, -- rowid, referenced by runs.invocation_id
 	argv        TEXT NOT NULL,       -- the command line, as a JSON array of strings
@@ -64,9 +65,14 @@ CREATE TABLE jobs (
 -- One row per attempt of a job. A run is inserted 'running' (committed)
 -- before its process starts, or directly as 'skipped' / 'unrunnable', and
 -- is completed when it ends. Rows of a jobrunner that disappeared are set
--- 'lost' by the next jobrunner command. ('queued' is accepted for rows of
+-- 'lost' by the next jobrunner command that opens the database (run, tick,
+-- history, show, logs). ('queued' is accepted for rows of
 -- earlier development versions, which inserted waiting attempts so; lost
--- is found for them as for running ones.)
+-- is found for them as for running ones.) A lost run's finished_ms is when
+-- it was found lost; when it ended is unknown, so its duration_ms and usage
+-- (user_ms, sys_ms, max_rss_kb, leftovers) stay NULL and job_stats' times
+-- leave it out. (Earlier versions set duration_ms of lost runs to the time
+-- until the loss was found.)
 CREATE TABLE runs (
 	id            TEXT PRIMARY KEY NOT NULL, -- 20 hex digits: 12 of ms since the epoch, 8 unique;
 	                                         -- sorts by start time; the CLI accepts any unique prefix

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -187,6 +188,354 @@ static void test_open_migrate(void **state)
 	free(path);
 	free(dir);
 	free(dir2);
+}
+
+/* Only a regular file (or a symbolic link to one) is opened: SQLite on a
+ * FIFO or a device fails later, as "disk I/O error". Nothing is created
+ * or changed in their place. */
+static void test_open_not_regular(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st;
+	char *fifo = testdir_path("fifo.db"), *null = testdir_path("null.db");
+	char *dir = testdir_path("dir.db"), *real = testdir_path("real.db");
+	char *link = testdir_path("link.db"), *want;
+	struct stat sb;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/dev/null", null), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	st = (struct jr_store *)1;
+	assert_int_equal(jr_store_open(&st, fifo, JR_SYNC_NORMAL, &err), -1);
+	assert_null(st);
+	want = jr_xasprintf("%s: not a regular file", fifo);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(lstat(fifo, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+	assert_int_equal(jr_store_open(&st, null, JR_SYNC_NORMAL, &err), -1);
+	want = jr_xasprintf("%s: not a regular file", null);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(jr_store_open(&st, dir, JR_SYNC_NORMAL, &err), -1);
+	want = jr_xasprintf("%s: not a regular file", dir);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* A symbolic link to a regular file is the file. */
+	jr_store_close(open_ok(real));
+	assert_int_equal(symlink("real.db", link), 0);
+	jr_store_close(open_ok(link));
+	free(fifo);
+	free(null);
+	free(dir);
+	free(real);
+	free(link);
+}
+
+/* Another application's SQLite file (user_version 0, tables of its own) is
+ * refused before anything changes in it: no WAL, no jobrunner tables, even
+ * when a table name collides with one of jobrunner's. An empty file, or an
+ * empty database, is jobrunner's to make. */
+static void test_open_foreign(void **state)
+{
+	static const char *const schemas[] = {
+	    "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, distance REAL)",
+	    "CREATE VIEW answer AS SELECT 42",
+	};
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st;
+	char name[32], *path, *want;
+	size_t i;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < JR_ARRAY_SIZE(schemas); i++) {
+		snprintf(name, sizeof(name), "foreign%zu.db", i);
+		path = testdir_path(name);
+		sql_exec(path, schemas[i]);
+		st = (struct jr_store *)1;
+		assert_int_equal(jr_store_open(&st, path, JR_SYNC_NORMAL, &err), -1);
+		assert_null(st);
+		want = jr_xasprintf("%s: not a jobrunner database (it has tables and no "
+				    "jobrunner schema version)",
+				    path);
+		assert_string_equal(err.msg, want);
+		free(want);
+		assert_sql(path, "PRAGMA journal_mode", "delete");
+		assert_sql(path, "PRAGMA user_version", "0");
+		assert_sql(path, "SELECT count(*) FROM sqlite_master", "1");
+		free(path);
+	}
+	/* An empty file, as a writer that died before migrating leaves. */
+	path = testdir_path("empty-file.db");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	jr_store_close(open_ok(path));
+	assert_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", "1");
+	free(path);
+	/* A database with no tables (only a setting made). */
+	path = testdir_path("empty-db.db");
+	sql_exec(path, "PRAGMA page_size = 8192; VACUUM");
+	jr_store_close(open_ok(path));
+	assert_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'", "1");
+	free(path);
+}
+
+/* A reader of a database that does not exist gets an empty history, and
+ * nothing is created: not the file, not its directory. */
+static void test_open_read_missing(void **state)
+{
+	struct jr_err err = JR_ERR_INIT;
+	char *dir = testdir_path("none"), *path = testdir_path("none/x.db");
+	struct jr_run_row *rows = (struct jr_run_row *)1, row;
+	struct jr_store *st = NULL;
+	struct jr_run r;
+	size_t n = 1, nc;
+	int64_t tick;
+
+	(void)state;
+	assert_int_equal(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err), 0);
+	assert_non_null(st);
+	assert_false(jr_store_writable(st));
+	assert_int_equal(jr_store_history(st, NULL, NULL, 0, &rows, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_int_equal(jr_store_run_lookup(st, "0a", &row, NULL, 0, &nc, &err), 1);
+	assert_int_equal(jr_store_job_definition(st, "a", "h", NULL, NULL, &err), 1);
+	assert_int_equal(jr_store_schedule_get(st, "a", &tick, &err), 1);
+	run_init(&r, 0, "a");
+	assert_int_equal(jr_store_run_insert(st, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "opened only to read it"));
+	jr_store_close(st);
+	assert_int_equal(access(dir, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Once a writer made it, the reader reads it (and can write). */
+	jr_store_close(open_ok(path));
+	assert_int_equal(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err), 0);
+	assert_true(jr_store_writable(st));
+	insert_ok(st, &r);
+	jr_store_close(st);
+	free(dir);
+	free(path);
+}
+
+/* ---- readers without write access, in a child that has none ---- */
+
+#define READER_CHECK(cond)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: reader: %s: %s\n", __FILE__, __LINE__, #cond,      \
+				err.msg);                                                          \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* Runs fn(path, want) in a child without write access to what the test
+ * made read-only: as nobody when the test runs as root (who may write
+ * anything), else as the user, whom the modes set stop. Returns fn's
+ * value, 0 when all went as it expected. */
+static int as_reader(int (*fn)(const char *, const char *), const char *path, const char *want)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		     setresuid(65534, 65534, 65534) < 0))
+			_exit(100);
+		_exit(fn(path, want));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Opens path to read, expecting it read-only with want_runs runs (as a
+ * decimal string), nothing written and nothing created beside it. */
+static int reader_reads(const char *path, const char *want_runs)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_run_row *rows = NULL;
+	struct jr_store *st = NULL;
+	char *shm = jr_xasprintf("%s-shm", path), *wal = jr_xasprintf("%s-wal", path);
+	bool had_shm = access(shm, F_OK) == 0, had_wal = access(wal, F_OK) == 0;
+	struct jr_run r;
+	size_t n = 0;
+	int nlost;
+
+	READER_CHECK(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err) == 0);
+	READER_CHECK(!jr_store_writable(st));
+	READER_CHECK(jr_store_history(st, NULL, NULL, 0, &rows, &n, &err) == 0);
+	READER_CHECK(n == (size_t)atoi(want_runs));
+	jr_run_rows_free(rows, n);
+	run_init(&r, 0, "a");
+	READER_CHECK(jr_store_run_insert(st, &r, &err) == -1);
+	READER_CHECK(strstr(err.msg, "opened only to read it"));
+	/* Reconciling would write: the caller does not, and it says why. */
+	READER_CHECK(jr_store_reconcile(st, &nlost, &err) == 0 || strstr(err.msg, "only to read"));
+	jr_store_close(st);
+	READER_CHECK((access(shm, F_OK) == 0) == had_shm);
+	READER_CHECK((access(wal, F_OK) == 0) == had_wal);
+	free(shm);
+	free(wal);
+	return 0;
+}
+
+/* Opens path to read, expecting the error want. */
+static int reader_refused(const char *path, const char *want)
+{
+	struct jr_err err = JR_ERR_INIT;
+	struct jr_store *st = (struct jr_store *)1;
+
+	READER_CHECK(jr_store_open_read(&st, path, JR_SYNC_NORMAL, &err) == -1);
+	READER_CHECK(st == NULL);
+	READER_CHECK(strstr(err.msg, want));
+	return 0;
+}
+
+/* A writer in a process of its own, keeping path open. */
+struct writer {
+	pid_t pid;
+	int go; /* closing it lets the writer close the store and exit */
+};
+
+/* Starts a writer that records one run in path and keeps it open. */
+static struct writer writer_start(const char *path)
+{
+	struct writer w;
+	int ready[2], go[2];
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	w.pid = fork();
+	assert_true(w.pid >= 0);
+	if (w.pid == 0) {
+		struct jr_err err = JR_ERR_INIT;
+		struct jr_store *st = NULL;
+		struct jr_run r;
+
+		close(ready[0]);
+		close(go[1]);
+		run_init(&r, 0, "w");
+		if (jr_store_open(&st, path, JR_SYNC_NORMAL, &err) < 0 ||
+		    jr_store_run_insert(st, &r, &err) < 0) {
+			fprintf(stderr, "writer: %s\n", err.msg);
+			_exit(1);
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(1);
+		jr_store_close(st);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	w.go = go[1];
+	return w;
+}
+
+static void writer_stop(struct writer *w)
+{
+	int status = -1;
+
+	close(w->go);
+	assert_int_equal(waitpid(w->pid, &status, 0), w->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_open_read_only(void **state)
+{
+	/* On the stack, not malloc'd: under valgrind, the children forked
+	 * here would count what the parent allocated as their leaks. */
+	char dir[128], path[128], shm[128], want[256];
+	struct writer w;
+	struct jr_store *st;
+	struct jr_run r;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/ro", testdir);
+	snprintf(path, sizeof(path), "%s/ro/jr.db", testdir);
+	snprintf(shm, sizeof(shm), "%s/ro/jr.db-shm", testdir);
+	assert_int_equal(chmod(testdir, 0711), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	st = open_ok(path);
+	run_init(&r, 0, "a");
+	insert_ok(st, &r);
+	jr_store_close(st);
+
+	/* Not in use (no -wal, no -shm), directory writable or not: read as
+	 * it is, creating nothing beside it (a -shm of the reader's would stop
+	 * the owner's jobrunner from writing). */
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_reads, path, "1"), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(as_reader(reader_reads, path, "1"), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_sql(path, "PRAGMA journal_mode", "wal");
+
+	/* In use: a writer (another process: SQLite in a child of this one
+	 * would share this one's files) has it open, with its -shm readable
+	 * by others; the reader sees what the writer committed, still in the
+	 * WAL. */
+	assert_int_equal(chmod(path, 0644), 0);
+	w = writer_start(path);
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(access(shm, F_OK), 0);
+	assert_int_equal(as_reader(reader_reads, path, "2"), 0);
+	/* ... and with its -shm unreadable, a message that says so. */
+	assert_int_equal(chmod(shm, 0600), 0);
+	snprintf(want, sizeof(want), "reading it so needs %s to exist and be readable", shm);
+	if (geteuid() == 0)
+		assert_int_equal(as_reader(reader_refused, path, want), 0);
+	assert_int_equal(chmod(shm, 0644), 0);
+	writer_stop(&w);
+	assert_int_equal(access(shm, F_OK), -1);
+
+	/* A file it may write in a directory it may not (no -wal or -shm can
+	 * be made there): read-only too. */
+	assert_int_equal(chmod(path, 0644), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(chmod(dir, 0555), 0);
+	assert_int_equal(as_reader(reader_reads, path, "2"), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(path, 0, 0), 0);
+
+	/* An older schema needs migrating, which needs write access; a newer
+	 * one and another application's database are refused as by a writer. */
+	sql_exec(path, "PRAGMA user_version = 1");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path,
+				   "database schema version 1 is older than this jobrunner's"),
+			 0);
+	assert_int_equal(as_reader(reader_refused, path, "needs write access"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	sql_exec(path, "PRAGMA user_version = 999");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path, "is newer than this jobrunner's"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	sql_exec(path, "PRAGMA user_version = 0");
+	assert_int_equal(chmod(path, 0444), 0);
+	assert_int_equal(as_reader(reader_refused, path, "not a jobrunner database"), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	/* None of that changed it. */
+	assert_sql(path, "SELECT count(*) FROM runs", "2");
+	assert_sql(path, "PRAGMA journal_mode", "wal");
+
+	/* Unreadable: the system's error, not an empty history. */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(as_reader(reader_refused, path, "Permission denied"), 0);
+	}
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(testdir, 0700), 0);
 }
 
 static void test_run_ids(void **state)
@@ -535,8 +884,30 @@ static void test_reconcile(void **state)
 		   want);
 	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'lost' AND finished_ms > 0",
 		   "4");
-	assert_sql(path, "SELECT count(*) FROM runs WHERE status = 'lost' AND duration_ms > 0",
-		   "3");
+	/* When a lost run ended is unknown: no duration, no usage (and so
+	 * nothing in job_stats' times), whatever its start time. */
+	assert_sql(path,
+		   "SELECT count(*) FROM runs WHERE status = 'lost' AND duration_ms IS NULL"
+		   " AND user_ms IS NULL AND sys_ms IS NULL AND max_rss_kb IS NULL"
+		   " AND leftovers IS NULL",
+		   "4");
+	assert_sql(path,
+		   "SELECT avg_seconds IS NULL AND max_seconds IS NULL FROM job_stats"
+		   " WHERE job = 'j'",
+		   "1");
+	{
+		struct jr_run_row *rows = NULL;
+		size_t n = 0, i;
+
+		assert_int_equal(jr_store_history(st, "j", "lost", 0, &rows, &n, &err), 0);
+		assert_int_equal(n, 4);
+		for (i = 0; i < n; i++) {
+			assert_false(rows[i].has_duration);
+			assert_false(rows[i].has_usage);
+			assert_true(rows[i].finished_ms > 0);
+		}
+		jr_run_rows_free(rows, n);
+	}
 	snprintf(sql, sizeof(sql), "SELECT status FROM runs WHERE invocation_id = %lld",
 		 (long long)inv_live);
 	assert_sql(path, sql, "running");
@@ -851,6 +1222,27 @@ static void test_json(void **state)
 					     " and d['stdout_path'] is None"
 					     " and d['decision'].startswith('container')"),
 			 0);
+	/* Unknown figures are null, each after its own column: a lost run
+	 * recorded by an earlier jobrunner kept a duration and no usage. */
+	{
+		struct jr_run_row lr;
+
+		sql_exec(path,
+			 "INSERT INTO runs (id, job, status, started_ms, finished_ms,"
+			 " duration_ms) VALUES ('00000000000100000000', 'l', 'lost', 1, 7, 6)");
+		assert_int_equal(jr_store_run_get(st, "00000000000100000000", &lr, &err), 0);
+		assert_true(lr.has_duration);
+		assert_false(lr.has_usage);
+		jr_buf_reset(&b);
+		jr_run_row_to_json(&lr, &b);
+		assert_int_equal(python_check(b.buf, "d['duration_ms'] == 6 and d['user_ms'] is None"
+						     " and d['sys_ms'] is None"
+						     " and d['max_rss_kb'] is None"
+						     " and d['leftovers'] is None"),
+				 0);
+		jr_run_row_release(&lr);
+		jr_buf_reset(&b);
+	}
 	/* A target that is not JSON is kept as a string. */
 	free(row.target);
 	row.target = jr_xstrdup("{oops");
@@ -1149,7 +1541,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_names), cmocka_unit_test(test_status_check),
-	    cmocka_unit_test(test_open_migrate),
+	    cmocka_unit_test(test_open_migrate), cmocka_unit_test(test_open_not_regular),
+	    cmocka_unit_test(test_open_foreign), cmocka_unit_test(test_open_read_missing),
+	    cmocka_unit_test(test_open_read_only),
 	    cmocka_unit_test(test_run_ids),	 cmocka_unit_test(test_record_and_history),
 	    cmocka_unit_test(test_lookup),	 cmocka_unit_test(test_reconcile),
 	    cmocka_unit_test(test_two_writers),	 cmocka_unit_test(test_concurrent_open),
