@@ -55,6 +55,10 @@ enum jr_cli_need {
 	JR_NEED_JOBS = 1 << 0,   /* every job file, valid, else exit 2 */
 	JR_NEED_HOST = 1 << 1,   /* this machine's facts */
 	JR_NEED_STORE = 1 << 2,  /* the database, opened, migrated, reconciled */
+	/* The database for reading the history (history, show, logs): never
+	 * created; opened read-only when it cannot be written, and then not
+	 * reconciled (jr_store_open_read). */
+	JR_NEED_STORE_READ = 1 << 3,
 };
 
 struct jr_cli_ctx {

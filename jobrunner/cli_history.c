@@ -98,7 +98,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 		return jr_cli_bad_usage("history");
 	if (optind < argc)
 		job = argv[optind];
-	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE_READ, &ctx);
 	if (rc != JR_EXIT_OK)
 		goto out;
 	if (jr_store_history(ctx.st, job, status, (int)limit, &rows, &n, &err) < 0) {
@@ -135,7 +135,7 @@ int jr_cli_history(const struct jr_cli *cli, int argc, char **argv)
 			char started[32], dur[32], ex[16], er[80];
 
 			jr_fmt_time(r->started_ms, started, sizeof(started));
-			if (r->has_usage)
+			if (r->has_duration)
 				jr_fmt_duration(r->duration_ms, dur, sizeof(dur));
 			else
 				snprintf(dur, sizeof(dur), "-");
@@ -260,13 +260,15 @@ static void show_text(const struct jr_run_row *r, const struct jr_run_signal_row
 		printf("pid         %lld\n", (long long)r->pid);
 	printf("started     %s\n", t1);
 	printf("finished    %s\n", t2);
-	if (r->has_usage) {
+	if (r->has_duration) {
 		jr_fmt_duration(r->duration_ms, d, sizeof(d));
 		/* The exact figure only where the short form rounds. */
 		if (r->duration_ms >= 1000)
 			printf("duration    %s (%lld ms)\n", d, (long long)r->duration_ms);
 		else
 			printf("duration    %s\n", d);
+	}
+	if (r->has_usage) {
 		printf("cpu         user %lld ms, system %lld ms\n", (long long)r->user_ms,
 		       (long long)r->sys_ms);
 		printf("max rss     %lld KiB\n", (long long)r->max_rss_kb);
@@ -312,7 +314,7 @@ int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 		return rc;
 	if (argc - optind != 1)
 		return jr_cli_bad_usage("show");
-	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE_READ, &ctx);
 	if (rc == JR_EXIT_OK)
 		rc = find_run(&ctx, argv[optind], &row);
 	if (rc != JR_EXIT_OK)
@@ -412,7 +414,9 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			break;
 		}
 		memset(&now, 0, sizeof(now));
-		if (follow && jr_mono_ms() >= next_reconcile) {
+		/* Read-only (another user's database), nothing can be
+		 * recorded: the run stays running until its owner comes. */
+		if (follow && jr_store_writable(ctx->st) && jr_mono_ms() >= next_reconcile) {
 			if (jr_store_reconcile(ctx->st, NULL, &err) < 0) {
 				jr_cli_error("%s", err.msg);
 				rc = JR_EXIT_USAGE;
@@ -536,7 +540,7 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return jr_cli_bad_usage("logs");
-	rc = jr_cli_ctx_load(cli, JR_NEED_STORE, &ctx);
+	rc = jr_cli_ctx_load(cli, JR_NEED_STORE_READ, &ctx);
 	if (rc == JR_EXIT_OK)
 		rc = find_run(&ctx, argv[optind], &row);
 	if (rc != JR_EXIT_OK)

@@ -142,13 +142,9 @@ int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *
 		}
 		ctx->loaded |= JR_NEED_HOST;
 	}
-	if (need & JR_NEED_STORE) {
+	if (need & (JR_NEED_STORE | JR_NEED_STORE_READ)) {
 		enum jr_sync_mode sync = ctx->cfg.sync_full ? JR_SYNC_FULL : JR_SYNC_NORMAL;
-		/* The commands that run jobs (run, tick) load the job files and
-		 * record runs; those that need the store alone (history, show,
-		 * logs) only read it: they do not create it, and work without
-		 * write access to it. */
-		bool reader = !(need & JR_NEED_JOBS);
+		bool reader = !(need & JR_NEED_STORE);
 		int nlost = 0, r;
 
 		r = reader ? jr_store_open_read(&ctx->st, ctx->cfg.database, sync, &err)
