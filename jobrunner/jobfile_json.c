@@ -2,9 +2,10 @@
  *
  * The canonical form is what the job means, not how it was written: every
  * key is present (defaults filled in), object keys are sorted, paths are
- * absolute, and values of secret variables are "***". So reordering keys,
- * reformatting or adding comments leaves the hash unchanged, and changing
- * anything that affects a run changes it. */
+ * absolute, and the values of secret variables are "***" wherever they
+ * appear (redact_values). So reordering keys, reformatting or adding
+ * comments leaves the hash unchanged, and changing anything that affects a
+ * run changes it. */
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -278,6 +279,91 @@ static void sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+static int len_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* The length of the escape unit of jr_buf_add_json_strn's output at p:
+ * \uXXXX, \x or one byte. */
+static size_t json_unit(const char *p)
+{
+	if (p[0] != '\\')
+		return 1;
+	return p[1] == 'u' ? 6 : 2;
+}
+
+/* Replaces by *** every secret value set in the job file, as it appears
+ * escaped inside the string values of json (never in its keys, which are
+ * ours): a secret also written in the command, stdin data, a path...
+ * leaves no trace in the canonical form, and does not change the hash.
+ * Escape units form a prefix code, so a match that starts on a unit ends
+ * on one. Consumes json; returns the text to use. */
+static char *redact_values(const struct jr_job *job, char *json)
+{
+	struct jr_buf b = JR_BUF_INIT;
+	char **pat = NULL;
+	size_t npat = 0, alloc = 0, i, k;
+	const char *p, *q, *r, *after;
+
+	for (i = 0; i < job->nenv_set; i++) {
+		struct jr_buf e = JR_BUF_INIT;
+
+		if (!job->env_set[i].value[0] || !is_secret(job, job->env_set[i].key))
+			continue;
+		jr_buf_init(&e);
+		jr_buf_add_json_str(&e, job->env_set[i].value);
+		e.buf[e.len - 1] = '\0'; /* without its quotes */
+		jr_xgrow((void **)&pat, &alloc, npat + 1, sizeof(*pat));
+		pat[npat] = jr_xstrdup(e.buf + 1);
+		npat++;
+		jr_buf_release(&e);
+	}
+	if (npat == 0)
+		return json;
+	if (npat > 1)
+		qsort(pat, npat, sizeof(*pat), len_desc);
+	jr_buf_init(&b);
+	for (p = json; *p;) {
+		if (*p != '"') {
+			jr_buf_addch(&b, *p++);
+			continue;
+		}
+		for (q = p + 1; *q && *q != '"'; q += json_unit(q))
+			;
+		for (after = *q ? q + 1 : q; *after == ' '; after++)
+			;
+		jr_buf_addch(&b, '"');
+		for (r = p + 1; r < q;) {
+			size_t u = json_unit(r);
+
+			for (k = 0; *after != ':' && k < npat; k++) {
+				size_t l = strlen(pat[k]);
+
+				if ((size_t)(q - r) >= l && memcmp(r, pat[k], l) == 0) {
+					jr_buf_adds(&b, "***");
+					r += l;
+					break;
+				}
+			}
+			if (*after == ':' || k == npat) {
+				jr_buf_add(&b, r, u);
+				r += u;
+			}
+		}
+		if (*q)
+			jr_buf_addch(&b, '"');
+		p = *q ? q + 1 : q;
+	}
+	for (k = 0; k < npat; k++)
+		free(pat[k]);
+	free(pat);
+	free(json);
+	return jr_buf_detach(&b, NULL);
+}
+
 void jr_job_finish(struct jr_job *job)
 {
 	static const char *const conc[] = {"forbid", "allow", "queue"};
@@ -324,7 +410,7 @@ void jr_job_finish(struct jr_job *job)
 	put(&o, "umask", jr_xasprintf("\"%04o\"", (unsigned)job->umask));
 	put(&o, "user", jstr(job->user));
 	free(job->canonical_json);
-	job->canonical_json = done(&o);
+	job->canonical_json = redact_values(job, done(&o));
 
 	pthread_once(&sha256_once, sha256_fetch);
 	if (!EVP_Digest(job->canonical_json, strlen(job->canonical_json), md, &mdlen,
@@ -339,13 +425,6 @@ void jr_job_finish(struct jr_job *job)
 		job->hash[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
 	}
 	job->hash[2 * mdlen] = '\0';
-}
-
-static int len_desc(const void *a, const void *b)
-{
-	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
-
-	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
 char *jr_job_redact_dup(const struct jr_job *job, const char *text, const char *const *extra_values)

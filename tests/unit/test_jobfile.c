@@ -1084,6 +1084,26 @@ static void test_hash(void **state)
 	h7 = hash_of(f, "name: s\ncommand: [x]\nenv: {set: {T: two}, secret: [T]}\n");
 	assert_string_equal(h6, h7);
 	assert_null(strstr(f->set.jobs[0]->canonical_json, "two"));
+	/* Nor where the job writes them elsewhere: its command, stdin data,
+	 * hooks; escaped as JSON escapes them; never in a key ("m" is in
+	 * many), and the form stays valid. */
+	free(h6);
+	free(h7);
+	h6 = hash_of(f, "name: s\ncommand: [echo, 'tok a\"b\\c ok']\nstdin: {data: 'xa\"b\\c'}\n"
+			"on_failure: [[echo, 'a\"b\\c']]\nenv: {set: {T: 'a\"b\\c', E: m}, secret: [T, E]}\n");
+	h7 = hash_of(f, "name: s\ncommand: [echo, 'tok other ok']\nstdin: {data: 'xother'}\n"
+			"on_failure: [[echo, other]]\nenv: {set: {T: other, E: m}, secret: [T, E]}\n");
+	assert_string_equal(h6, h7);
+	{
+		const char *cj = f->set.jobs[0]->canonical_json;
+
+		assert_non_null(strstr(cj, "[\"echo\",\"tok *** ok\"]"));
+		assert_non_null(strstr(cj, "\"x***\""));
+		assert_null(strstr(cj, "other"));
+		assert_non_null(strstr(cj, "\"name\":\"s\""));
+		assert_non_null(strstr(cj, "\"command\":"));
+		assert_non_null(strstr(cj, "\"timeout_ms\":"));
+	}
 	free(h1);
 	free(h2);
 	free(h3);
