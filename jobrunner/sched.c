@@ -466,28 +466,105 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 	}
 }
 
-/* The values of the job's secret variables that come from jobrunner's own
- * environment (those in env.set are known to the job itself), for
- * jr_job_redact_dup. A NULL-terminated array of pointers into environ. */
-static const char **secret_env(const struct jr_job *job, const char **buf, size_t max)
-{
-	size_t i, n = 0;
+enum secret_set {
+	SECRETS_ENV, /* those jr_job_redact_dup cannot know: from the environment */
+	SECRETS_ALL, /* and the job's env.set secrets, as jr_job_redact_dup finds them */
+};
 
-	for (i = 0; i < job->env_secret.n && n + 1 < max; i++) {
+/* The values of the job's secret variables: those that come from
+ * jobrunner's own environment (the job itself knows those in env.set),
+ * and with SECRETS_ALL first those of env.set. A NULL-terminated array of
+ * pointers into the job and environ; the caller frees the array. */
+static const char **secret_values(const struct jr_job *job, enum secret_set which)
+{
+	const char **vals = jr_xmalloc((job->nenv_set + job->env_secret.n + 1) * sizeof(*vals));
+	size_t i, k, n = 0;
+
+	for (i = 0; which == SECRETS_ALL && i < job->nenv_set; i++)
+		for (k = 0; k < job->env_secret.n; k++)
+			if (!strcmp(job->env_set[i].key, job->env_secret.v[k]) &&
+			    job->env_set[i].value[0]) {
+				vals[n++] = job->env_set[i].value;
+				break;
+			}
+	for (i = 0; i < job->env_secret.n; i++) {
 		const char *v = getenv(job->env_secret.v[i]);
 
 		if (v && *v)
-			buf[n++] = v;
+			vals[n++] = v;
 	}
-	buf[n] = NULL;
-	return buf;
+	vals[n] = NULL;
+	return vals;
 }
 
 static char *redact(const struct jr_job *job, const char *text)
 {
-	const char *vals[64];
+	const char **vals = secret_values(job, SECRETS_ENV);
+	char *red = jr_job_redact_dup(job, text, vals);
 
-	return jr_job_redact_dup(job, text, secret_env(job, vals, JR_ARRAY_SIZE(vals)));
+	free(vals);
+	return red;
+}
+
+/* How many of text's first bytes may be the end of a secret that started
+ * before it: the longest proper suffix of one of vals that text starts with. */
+static size_t partial_secret_len(const char *text, const char *const *vals)
+{
+	size_t i, j, l, best = 0;
+
+	for (i = 0; vals[i]; i++) {
+		l = strlen(vals[i]);
+		for (j = l - 1; j > best; j--)
+			if (text[0] == vals[i][l - j] && !strncmp(text, vals[i] + l - j, j)) {
+				best = j;
+				break;
+			}
+	}
+	return best;
+}
+
+/* The last TAIL_BYTES of what the file at path holds past its first from
+ * bytes, redacted; NULL when there is nothing. Redaction comes before the
+ * cut, or a secret across the cut would be stored in part: the text read
+ * is longer by the longest secret's length but one, so that every secret
+ * reaching into the last TAIL_BYTES is whole in it. When the text starts
+ * after from, its first bytes may be the end of a secret that started
+ * before it, which nothing matches: what they became is left out. */
+static char *stored_tail(const struct unit *u, const char *path, int64_t from)
+{
+	const char **vals = secret_values(u->job, SECRETS_ALL);
+	size_t i, l, longest = 0, shortest = SIZE_MAX, drop = 0, len;
+	char *t, *red;
+	bool cut;
+
+	for (i = 0; vals[i]; i++) {
+		l = strlen(vals[i]);
+		longest = l > longest ? l : longest;
+		shortest = l < shortest ? l : shortest;
+	}
+	t = jr_log_tail_from(path, from, TAIL_BYTES + (longest ? longest - 1 : 0), &cut);
+	if (t && cut)
+		drop = partial_secret_len(t, vals);
+	free(vals);
+	if (!t)
+		return NULL;
+	red = redact(u->job, t);
+	free(t);
+	/* Those drop bytes became as many, or fewer where a secret in them
+	 * became "***" (what is left out then is "***" or more): more only
+	 * through secrets shorter than "***". */
+	if (drop && shortest < 3)
+		drop = (drop * 3 + shortest - 1) / shortest;
+	len = strlen(red);
+	if (len > TAIL_BYTES && len - TAIL_BYTES > drop)
+		drop = len - TAIL_BYTES;
+	if (drop >= len) {
+		free(red);
+		return NULL;
+	}
+	if (drop)
+		memmove(red, red + drop, len - drop + 1);
+	return red;
 }
 
 /* Records a run that never started (skipped or unrunnable) and ends the unit. */
@@ -620,7 +697,7 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		     enum jr_log_reuse reuse, const char **recorded)
 {
 	struct jr_err e = JR_ERR_INIT;
-	char *t, *red = NULL;
+	char *red = NULL;
 
 	*recorded = dest;
 	if (*fd < 0)
@@ -631,9 +708,7 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		if (job_log_dir(s, u, &e) < 0 || jr_log_move(live, dest) < 0)
 			fprintf(stderr, "jobrunner: run %s: log kept at %s: %s\n", u->run.id,
 				*live, e.msg[0] ? e.msg : strerror(errno));
-		t = jr_log_tail(*live, TAIL_BYTES);
-		red = t ? redact(u->job, t) : NULL;
-		free(t);
+		red = stored_tail(u, *live, 0);
 		*recorded = *live;
 	}
 	*fd = -1;
@@ -654,14 +729,9 @@ static void logs_release(struct sched *s, struct unit *u)
 /* The tail of a job's own output file (stdout/stderr: {file: ...}). */
 static char *file_tail(struct unit *u, const struct jr_io *io)
 {
-	char *t, *red;
-
 	if (io->kind != JR_IO_FILE)
 		return NULL;
-	t = jr_log_tail(io->path, TAIL_BYTES);
-	red = t ? redact(u->job, t) : NULL;
-	free(t);
-	return red;
+	return stored_tail(u, io->path, 0);
 }
 
 /* Finishes the current attempt's row from cmd's result (cmd may be NULL
