@@ -53,6 +53,7 @@ struct unit {
 	char *stdout_path, *stderr_path; /* where its logs go (JR_IO_LOG) */
 	char *out_live, *err_live;	 /* ... the files in use while it runs */
 	int out_fd, err_fd;		 /* ... open while it runs, else -1 */
+	int64_t out_from, err_from;	 /* {file:, append: true}: its size at the start */
 	bool pid_saved;			 /* the running attempt's pid is recorded */
 	bool in_act;			 /* listed in sched.act */
 	int64_t started_mono;
@@ -726,12 +727,26 @@ static void logs_release(struct sched *s, struct unit *u)
 	u->out_fd = u->err_fd = -1;
 }
 
-/* The tail of a job's own output file (stdout/stderr: {file: ...}). */
-static char *file_tail(struct unit *u, const struct jr_io *io)
+/* Where what an attempt writes to a job's own output file begins: the
+ * end of the file it appends to, as the attempt starts (0 for a file it
+ * truncates, or one that does not exist yet). */
+static int64_t file_start(const struct jr_io *io)
+{
+	struct stat st;
+
+	if (io->kind != JR_IO_FILE || !io->append || stat(io->path, &st) < 0)
+		return 0;
+	return (int64_t)st.st_size;
+}
+
+/* The tail of a job's own output file (stdout/stderr: {file: ...}): of
+ * what the attempt wrote, from where the file ended as it started (an
+ * earlier run's output in a file appended to is not this one's). */
+static char *file_tail(struct unit *u, const struct jr_io *io, int64_t from)
 {
 	if (io->kind != JR_IO_FILE)
 		return NULL;
-	return stored_tail(u, io->path, 0);
+	return stored_tail(u, io->path, from);
 }
 
 /* Finishes the current attempt's row from cmd's result (cmd may be NULL
@@ -798,12 +813,12 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		out_tail = log_end(s, u, &u->out_fd, &u->out_live, u->stdout_path, reuse,
 				   &u->run.stdout_path);
 	else
-		out_tail = file_tail(u, &u->job->out);
+		out_tail = file_tail(u, &u->job->out, u->out_from);
 	if (u->err_fd >= 0)
 		err_tail = log_end(s, u, &u->err_fd, &u->err_live, u->stderr_path, reuse,
 				   &u->run.stderr_path);
 	else
-		err_tail = file_tail(u, &u->job->err);
+		err_tail = file_tail(u, &u->job->err, u->err_from);
 	if (u->job->err.kind == JR_IO_STDOUT)
 		u->run.stderr_path = u->run.stdout_path;
 	red_err = msg.len ? redact(u->job, msg.buf) : NULL;
@@ -909,6 +924,8 @@ static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 	a.attempt = u->attempt;
 	a.stdout_fd = u->out_fd;
 	a.stderr_fd = u->err_fd;
+	u->out_from = file_start(&u->job->out);
+	u->err_from = file_start(&u->job->err);
 	u->machine = NULL;
 	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
 	if (!u->cmd)

@@ -244,6 +244,27 @@ done
 check "a job that never wrote anything has no log directory" test ! -e "$P/db/logs/quiet-one"
 check "nothing is left in use in .running" test -z "$(ls -A "$P/db/logs/.running")"
 
+# --- output to a file the job appends to: the stored tail is this run's ---
+job append.yaml <<'EOF2'
+name: appends
+shell: '[ -e say ] && cat say; exit 0'
+stdout: {file: ../appended.log, append: true}
+stderr: {file: ../appended.log, append: true}
+EOF2
+echo "an earlier run's line" >"$P/jobs.d/say"
+expect_exit 0 "a job appending to its own file" jr run appends
+rm "$P/jobs.d/say"
+expect_exit 0 "the same job, printing nothing this time" jr run appends
+equals "the file holds what the first run wrote" "$(cat "$P/appended.log")" "an earlier run's line"
+equals "the first run's tail is its line" \
+	"$(q "select stdout_tail from runs where job='appends' order by id limit 1")" "an earlier run's line"
+equals "a run that printed nothing has no tail, not an earlier run's" \
+	"$(q "select stdout_tail is null, stderr_tail is null from runs where job='appends' order by id desc limit 1")" "1|1"
+echo "its own line" >"$P/jobs.d/say"
+expect_exit 0 "a third run, printing again" jr run appends
+equals "its tail is only what it wrote" \
+	"$(q "select stdout_tail from runs where job='appends' order by id desc limit 1")" "its own line"
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:
