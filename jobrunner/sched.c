@@ -99,7 +99,7 @@ struct sched {
 	size_t nhooks, ahooks;
 	char *lock_dir;
 	struct jr_logpool *logs;
-	int stopping; /* signal number once SIGINT/SIGTERM arrived */
+	int stopping; /* signal number once SIGINT/SIGTERM/SIGHUP arrived */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
 };
@@ -119,7 +119,7 @@ static void on_signal(int sig)
 }
 
 struct saved_sigs {
-	struct sigaction intr, term, chld;
+	struct sigaction intr, term, hup, chld;
 };
 
 static int signals_setup(struct saved_sigs *old, struct jr_err *err)
@@ -134,6 +134,13 @@ static int signals_setup(struct saved_sigs *old, struct jr_err *err)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, &old->intr);
 	sigaction(SIGTERM, &sa, &old->term);
+	/* A hangup (the terminal or ssh session gone) stops the run as
+	 * SIGTERM does, rather than kill jobrunner and leave its jobs running
+	 * unwatched; but a jobrunner started under nohup, with SIGHUP
+	 * ignored, was asked to outlive the hangup and goes on. */
+	sigaction(SIGHUP, NULL, &old->hup);
+	if (old->hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 	/* Wakes the loop when an orphan re-parented to us exits, so that it
 	 * is reaped at once (jobs' own ends wake it through their pidfds). */
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
@@ -146,6 +153,7 @@ static void signals_restore(const struct saved_sigs *old)
 {
 	sigaction(SIGINT, &old->intr, NULL);
 	sigaction(SIGTERM, &old->term, NULL);
+	sigaction(SIGHUP, &old->hup, NULL);
 	sigaction(SIGCHLD, &old->chld, NULL);
 	jr_spawn_signals_changed();
 	close(sig_pipe[0]);
@@ -1133,8 +1141,8 @@ static void handle_signals(struct sched *s)
 		if (s->progress_shown)
 			fputc('\n', stderr);
 		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
-			c == SIGINT ? "interrupted" : "terminated", s->nrunning,
-			s->nrunning == 1 ? "" : "s");
+			c == SIGINT ? "interrupted" : c == SIGHUP ? "hangup" : "terminated",
+			s->nrunning, s->nrunning == 1 ? "" : "s");
 		for (i = 0; i < s->nact; i++)
 			if (s->u[s->act[i]].state == U_RUNNING)
 				jr_cmd_terminate(s->u[s->act[i]].cmd, JR_KILL_INTERRUPT);

@@ -265,6 +265,38 @@ expect_exit 0 "a third run, printing again" jr run appends
 equals "its tail is only what it wrote" \
 	"$(q "select stdout_tail from runs where job='appends' order by id desc limit 1")" "its own line"
 
+# --- SIGHUP stops a run as SIGTERM does (exit 129), unless it was ignored
+# when jobrunner started (nohup): jobrunner died of it, leaving its job
+# running past its timeout, its lock gone and its run taken for lost ---
+job hup.yaml <<'EOF2'
+name: hangup
+command: [sleep, "21"]
+timeout: 2s
+kill_grace: 500ms
+EOF2
+env --default-signal=HUP "$JR" -c "$P/jobrunner.ini" run hangup >/dev/null 2>"$T/hup.err" &
+runner=$!
+wait_for "the job runs" 10 qeq "select count(*) from runs where job='hangup' and pid > 0 and status='running'" 1
+kill -HUP "$runner"
+wait "$runner"
+equals "SIGHUP: exit 129" "$?" 129
+contains "it says why it stops" "$T/hup.err" "hangup: stopping"
+equals "the run is failed/interrupted" "$(q "select status, error from runs where job='hangup'")" "failed|interrupted"
+equals "the signal sent is recorded as interrupt" \
+	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='hangup' limit 1")" "interrupt"
+equals "the invocation ended 129" "$(q "select exit_status from invocations order by id desc limit 1")" 129
+check "the job's process is gone" bash -c '! pgrep -f "sleep 2[1]" >/dev/null'
+env --ignore-signal=HUP "$JR" -c "$P/jobrunner.ini" run hangup >/dev/null 2>&1 &
+runner=$!
+wait_for "run with SIGHUP ignored (nohup): the job runs" 10 \
+	qeq "select count(*) from runs where job='hangup' and pid > 0 and status='running'" 1
+kill -HUP "$runner"
+sleep 0.3
+check "SIGHUP ignored: jobrunner goes on" kill -0 "$runner"
+wait "$runner"
+equals "... until its job times out (exit 1)" "$?" 1
+equals "and records it so" "$(q "select status from runs where job='hangup' order by id desc limit 1")" "timed_out"
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:
