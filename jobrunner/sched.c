@@ -1032,12 +1032,14 @@ static void progress(struct sched *s, bool final)
  * (when the transaction is written anyway, or PID_WRITE_MS after their
  * start). After the commit, the new attempts start: each process starts
  * only once its row is durable, and one commit records both an attempt's
- * end and its successor's start. */
+ * end and its successor's start. Returns 1 when a start failed at once
+ * (recorded then): its slot is free again, for another step before any
+ * wait; else 0, or -1 on error. */
 static int step(struct sched *s, struct jr_err *err)
 {
 	int64_t now = jr_mono_ms();
 	size_t i;
-	int r;
+	int r, freed = 0;
 
 	act_prune(s);
 	if (jr_store_batch_begin(s->st, err) < 0)
@@ -1085,11 +1087,17 @@ static int step(struct sched *s, struct jr_err *err)
 	}
 	if (jr_store_batch_commit(s->st, err) < 0)
 		goto fail_committed;
-	for (i = 0; i < s->nact && s->nstarting; i++)
-		if (s->u[s->act[i]].state == U_STARTING &&
-		    attempt_launch(s, &s->u[s->act[i]], err) < 0)
+	for (i = 0; i < s->nact && s->nstarting; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state != U_STARTING)
+			continue;
+		if (attempt_launch(s, u, err) < 0)
 			return -1;
-	return 0;
+		if (u->state != U_RUNNING)
+			freed = 1;
+	}
+	return freed;
 fail:
 	jr_store_batch_abort(s->st);
 fail_committed:
@@ -1160,11 +1168,14 @@ static int loop(struct sched *s, struct jr_err *err)
 	for (;;) {
 		int64_t now, wake = -1, dl;
 		size_t i, n = 0;
-		int timeout, k;
+		int timeout, k, r;
 		bool free_slot;
 
-		/* The steps that end attempts also fill their slots. */
-		if (step(s, err) < 0)
+		/* The steps that end attempts also fill their slots; one whose
+		 * start failed at once, with nothing to wake us, is filled now. */
+		while ((r = step(s, err)) > 0)
+			;
+		if (r < 0)
 			goto fail;
 		if (s->stopping && skip_rest(s, err) < 0)
 			goto fail;

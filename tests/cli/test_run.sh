@@ -41,6 +41,20 @@ EOF2
 expect_exit 1 "a missing program fails the run" jr run missing-prog
 contains "the error names the cause" <(q "select error from runs where job='missing-prog'") "No such file or directory"
 
+# A start that fails in jobrunner itself (an unknown user) frees its slot
+# at once: the next job starts (jobrunner waited for an event that would
+# never come, with nothing running, until killed).
+job badstart.yaml <<'EOF2'
+jobs:
+  - {name: bad-user, command: ["true"], user: no-such-user-jr}
+  - {name: after-bad-start, command: ["true"]}
+EOF2
+expect_exit 1 "a start failing in jobrunner, then another job in the same slot" \
+	timeout 20 "$JR" -c "$P/jobrunner.ini" run -j 1 bad-user after-bad-start
+equals "the start failure is recorded with its cause" \
+	"$(q "select status, instr(error, 'no-such-user-jr') > 0 from runs where job='bad-user'")" "failed|1"
+equals "and the next job ran" "$(q "select status from runs where job='after-bad-start'")" "succeeded"
+
 # --- retries with delay: each attempt its own row ---
 job retry.yaml <<'EOF2'
 name: flaky
