@@ -26,6 +26,8 @@
 /* A started attempt's pid is written with the step's next batch, or alone
  * once it has run this long with no batch (a long job run by itself). */
 #define PID_WRITE_MS 200
+/* The error of a run that an interrupt kept from starting. */
+#define INTERRUPTED_UNSTARTED "interrupted before it started"
 
 enum unit_state {
 	U_WAITING,  /* needs not done yet, or not started */
@@ -100,6 +102,7 @@ struct sched {
 	char *lock_dir;
 	struct jr_logpool *logs;
 	int stopping; /* signal number once SIGINT/SIGTERM/SIGHUP arrived */
+	const char *fatal; /* the error that stopped jobrunner, once one did */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
 };
@@ -770,6 +773,7 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	 * start that failed left no process. */
 	enum jr_log_reuse reuse = !r || r->alone ? JR_LOG_REUSE : JR_LOG_NO_REUSE;
 	size_t i, nsig = 0;
+	bool stopped = false; /* by jobrunner's own failure (jr_sched_run) */
 	int ret = 0;
 
 	if (!r) {
@@ -792,9 +796,15 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		u->run.sys_ms = r->sys_ms;
 		u->run.max_rss_kb = r->max_rss_kb;
 		u->run.leftovers = r->leftovers;
+		for (i = 0; s->fatal && i < nsig; i++)
+			if (sigs[i].reason == JR_KILL_FREE)
+				stopped = true;
 		if (r->interrupted) {
 			status = JR_RUN_FAILED;
 			jr_buf_adds(&msg, "interrupted");
+		} else if (stopped) {
+			status = JR_RUN_FAILED;
+			jr_buf_addf(&msg, "stopped: jobrunner failed: %s", s->fatal);
 		} else if (r->timed_out) {
 			status = JR_RUN_TIMED_OUT;
 			jr_buf_addf(&msg, "timed out after %lld ms",
@@ -843,14 +853,15 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	if (status == JR_RUN_SUCCEEDED) {
 		start_hooks(s, u, status);
 		unit_done(s, u, status, false);
-	} else if (u->attempt <= u->job->retry.count && !s->stopping) {
+	} else if (u->attempt <= u->job->retry.count && !s->stopping && !s->fatal) {
 		u->state = U_RETRY;
 		u->next_mono = jr_mono_ms() + u->delay_ms;
 		u->delay_ms = (int64_t)((double)u->delay_ms * u->job->retry.backoff);
 	} else {
 		note_failure(s, u, red_err ? red_err : jr_run_status_name(status));
-		/* An operator's interrupt is not the job failing: no hooks. */
-		if (!s->stopping)
+		/* An operator's interrupt is not the job failing: no hooks; nor
+		 * after jobrunner failed, which would kill them at once. */
+		if (!s->stopping && !s->fatal)
 			start_hooks(s, u, status);
 		unit_done(s, u, status, false);
 	}
@@ -1116,8 +1127,9 @@ fail_committed:
 	return -1;
 }
 
-/* Ends every unit that has not started: on interrupt. */
-static int skip_rest(struct sched *s, struct jr_err *err)
+/* Ends every unit that has not started, recorded skipped for why: on an
+ * interrupt, or after jobrunner failed. */
+static int skip_rest(struct sched *s, const char *why, struct jr_err *err)
 {
 	size_t i;
 
@@ -1127,8 +1139,7 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
 			if (u->state == U_RETRY)
 				u->attempt++; /* the retry that will not happen */
-			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
-					     false, err) < 0)
+			if (record_unstarted(s, u, JR_RUN_SKIPPED, why, false, err) < 0)
 				return -1;
 		}
 	}
@@ -1177,7 +1188,7 @@ static int loop(struct sched *s, struct jr_err *err)
 			;
 		if (r < 0)
 			goto fail;
-		if (s->stopping && skip_rest(s, err) < 0)
+		if (s->stopping && skip_rest(s, INTERRUPTED_UNSTARTED, err) < 0)
 			goto fail;
 		if (s->ndone == s->nu && s->nhooks == 0)
 			break;
@@ -1389,24 +1400,30 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		goto out_inv;
 	progress(&s, false);
 	ret = loop(&s, err);
-	/* After a fatal error, stop what still runs and record it. */
+	/* After a fatal error, stop what still runs (all at once: each may
+	 * take its grace) and record it, and what did not start, as ended by
+	 * that error, not by an interrupt (unless one came first). The signals
+	 * go with the reason jr_cmd_free would give them, jobrunner letting
+	 * go of its jobs: spawn.h has none closer. */
 	if (ret < 0) {
 		struct jr_err e2 = JR_ERR_INIT;
+		char *why;
 
 		jr_store_batch_abort(st);
-
+		s.fatal = err->msg;
+		for (i = 0; i < s.nu; i++)
+			if (s.u[i].cmd && s.u[i].state == U_RUNNING)
+				jr_cmd_terminate(s.u[i].cmd, JR_KILL_FREE);
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {
-				if (s.u[i].state == U_RUNNING) {
-					jr_cmd_terminate(s.u[i].cmd, JR_KILL_INTERRUPT);
+				if (s.u[i].state == U_RUNNING)
 					jr_cmd_wait(s.u[i].cmd, NULL);
-				}
 				attempt_done(&s, &s.u[i], NULL, &e2);
 			}
-		s.stopping = s.stopping ? s.stopping : -1;
-		skip_rest(&s, &e2);
-		if (s.stopping < 0)
-			s.stopping = 0;
+		why = s.stopping ? jr_xstrdup(INTERRUPTED_UNSTARTED)
+				 : jr_xasprintf("not started: jobrunner failed: %s", err->msg);
+		skip_rest(&s, why, &e2);
+		free(why);
 	}
 	progress(&s, true);
 	signals_restore(&old);

@@ -311,6 +311,50 @@ wait "$runner"
 equals "... until its job times out (exit 1)" "$?" 1
 equals "and records it so" "$(q "select status from runs where job='hangup' order by id desc limit 1")" "timed_out"
 
+# --- an error that stops jobrunner itself is not an interrupt: the runs it
+# stopped and those it did not start say so, with the error ---
+job fatal.yaml <<'EOF2'
+jobs:
+  - {name: fatal-a, command: [sleep, "30"]}
+  - {name: fatal-b, shell: "sleep 0.5"}
+  - {name: fatal-c, command: ["true"]}
+  - {name: fatal-d, command: ["true"]}
+EOF2
+mkdir -p "$P/db/locks/fatal-c.lock" # its lock file cannot be opened
+expect_exit 2 "a lock file that cannot be opened stops run (exit 2)" \
+	jr run -j 2 fatal-a fatal-b fatal-c fatal-d
+contains "naming the error" "$T/err" "fatal-c.lock: Is a directory"
+rmdir "$P/db/locks/fatal-c.lock"
+equals "the running job it stopped: failed, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-a'")" \
+	"failed|stopped: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
+equals "the jobs not started: skipped, with jobrunner's error" \
+	"$(q "select group_concat(job || ':' || status || ':' || error, ' ') from (select * from runs where job in ('fatal-c', 'fatal-d') order by job)")" \
+	"fatal-c:skipped:not started: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory fatal-d:skipped:not started: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
+equals "the signal it got is not an operator's interrupt" \
+	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='fatal-a' limit 1")" "free"
+equals "the invocation ended 2" "$(q "select exit_status from invocations order by id desc limit 1")" 2
+check "no job process left" bash -c '! pgrep -f "sleep 3[0]" >/dev/null'
+
+# The same when the error is running out of descriptors, in a batch.
+{
+	echo "jobs:"
+	for ((i = 0; i < 60; i++)); do printf '  - {name: nofile%02d, command: [sleep, "3"]}\n' "$i"; done
+} | job nofile.yaml
+(ulimit -n 64 && exec "$JR" -c "$P/jobrunner.ini" run -j 30 $(seq -f 'nofile%02g' 0 59)) >"$T/out" 2>"$T/err"
+equals "out of descriptors: exit 2" "$?" 2
+contains "naming the error" "$T/err" "Too many open files"
+equals "every job has its row, none left running" \
+	"$(q "select count(*), sum(status in ('running', 'queued')) from runs where job like 'nofile%'")" "60|0"
+equals "no run says it was interrupted" \
+	"$(q "select count(*) from runs where job like 'nofile%' and error like '%interrupted%'")" 0
+equals "none was stopped by an interrupt" \
+	"$(q "select count(*) from run_signals s join runs r on r.id = s.run_id where r.job like 'nofile%' and s.reason = 'interrupt'")" 0
+equals "what did not start says why" \
+	"$(q "select count(*) > 0, sum(error not like 'not started: jobrunner failed: %Too many open files') from runs where job like 'nofile%' and status = 'skipped'")" "1|0"
+equals "what was stopped says why" \
+	"$(q "select count(*) from runs where job like 'nofile%' and status = 'failed' and error not like '%Too many open files%'")" 0
+
 # --- hooks ---
 job hooks.yaml <<'EOF2'
 jobs:
