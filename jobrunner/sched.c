@@ -1037,6 +1037,33 @@ static void progress(struct sched *s, bool final)
 	s->progress_shown = !final;
 }
 
+/* After an error in a step, which stops jobrunner (cause), before the
+ * commit: what the step recorded is true (attempts that ended, runs
+ * skipped), but for the `running` rows of the attempts it was to start.
+ * Those become attempts that failed to start, and the step is committed:
+ * 0, or -1 when it cannot be (nothing of it is then recorded). */
+static int keep_step(struct sched *s, const struct jr_err *cause)
+{
+	struct jr_err e = JR_ERR_INIT;
+	char *why = jr_xasprintf("not started: jobrunner failed: %s", cause->msg);
+	size_t i;
+	int ret = 0;
+
+	s->fatal = cause->msg;
+	for (i = 0; i < s->nact && ret == 0; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state == U_STARTING) {
+			s->nstarting--;
+			ret = attempt_done(s, u, why, &e);
+		}
+	}
+	free(why);
+	if (ret == 0)
+		ret = jr_store_batch_commit(s->st, &e);
+	return ret;
+}
+
 /* One step of the loop, in one transaction: the rows of the attempts that
  * ended (and their retries, hooks), then `running` rows for the attempts
  * that fill the free slots, then the pids of attempts already running
@@ -1110,6 +1137,8 @@ static int step(struct sched *s, struct jr_err *err)
 	}
 	return freed;
 fail:
+	if (keep_step(s, err) == 0)
+		return -1;
 	jr_store_batch_abort(s->st);
 fail_committed:
 	/* Nothing of this step is recorded: what was to start has not. */

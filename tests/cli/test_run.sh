@@ -317,20 +317,25 @@ job fatal.yaml <<'EOF2'
 jobs:
   - {name: fatal-a, command: [sleep, "30"]}
   - {name: fatal-b, shell: "sleep 0.5"}
-  - {name: fatal-c, command: ["true"]}
-  - {name: fatal-d, command: ["true"]}
+  - {name: fatal-d, command: ["true"], needs: [fatal-b]}
+  - {name: fatal-c, command: ["true"], needs: [fatal-b]}
 EOF2
-mkdir -p "$P/db/locks/fatal-c.lock" # its lock file cannot be opened
+# fatal-c's lock file cannot be opened: once fatal-b ended, one step
+# records its end and fatal-d's start, then fails on fatal-c.
+mkdir -p "$P/db/locks/fatal-c.lock"
 expect_exit 2 "a lock file that cannot be opened stops run (exit 2)" \
-	jr run -j 2 fatal-a fatal-b fatal-c fatal-d
+	jr run -j 3 fatal-a fatal-b fatal-c fatal-d
 contains "naming the error" "$T/err" "fatal-c.lock: Is a directory"
 rmdir "$P/db/locks/fatal-c.lock"
+why="jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
 equals "the running job it stopped: failed, with jobrunner's error" \
-	"$(q "select status, error from runs where job='fatal-a'")" \
-	"failed|stopped: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
-equals "the jobs not started: skipped, with jobrunner's error" \
-	"$(q "select group_concat(job || ':' || status || ':' || error, ' ') from (select * from runs where job in ('fatal-c', 'fatal-d') order by job)")" \
-	"fatal-c:skipped:not started: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory fatal-d:skipped:not started: jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
+	"$(q "select status, error from runs where job='fatal-a'")" "failed|stopped: $why"
+equals "the job that ended in the step that failed is recorded as it ended" \
+	"$(q "select status, error is null from runs where job='fatal-b'")" "succeeded|1"
+equals "the job that step was to start: failed to start, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-d'")" "failed|not started: $why"
+equals "the job not started: skipped, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-c'")" "skipped|not started: $why"
 equals "the signal it got is not an operator's interrupt" \
 	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='fatal-a' limit 1")" "free"
 equals "the invocation ended 2" "$(q "select exit_status from invocations order by id desc limit 1")" 2
