@@ -131,12 +131,19 @@ int jr_log_move(char **path, const char *dest)
 
 char *jr_log_tail(const char *path, size_t max)
 {
+	return jr_log_tail_from(path, 0, max, NULL);
+}
+
+char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool *cut)
+{
 	struct jr_buf b = JR_BUF_INIT;
 	struct stat st;
 	off_t off;
 	ssize_t n;
 	int fd;
 
+	if (cut)
+		*cut = false;
 	if (!path)
 		return NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -146,7 +153,13 @@ char *jr_log_tail(const char *path, size_t max)
 		close(fd);
 		return NULL;
 	}
-	off = (size_t)st.st_size > max ? st.st_size - (off_t)max : 0;
+	if (from < 0 || from > (int64_t)st.st_size)
+		from = 0;
+	off = (uint64_t)(st.st_size - from) > max ? st.st_size - (off_t)max : (off_t)from;
+	if (off == st.st_size) {
+		close(fd);
+		return NULL;
+	}
 	jr_buf_grow(&b, max);
 	n = pread(fd, b.buf, max, off);
 	close(fd);
@@ -160,5 +173,7 @@ char *jr_log_tail(const char *path, size_t max)
 	for (n = 0; (size_t)n < b.len; n++)
 		if (b.buf[n] == '\0')
 			b.buf[n] = '?';
+	if (cut)
+		*cut = off > from;
 	return jr_buf_detach(&b, NULL);
 }

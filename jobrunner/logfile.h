@@ -20,7 +20,9 @@
 #ifndef JR_LOGFILE_H
 #define JR_LOGFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -59,5 +61,11 @@ int jr_log_move(char **path, const char *dest);
 /* The last max bytes of the file at path, NUL-terminated, with NUL bytes
  * inside shown as '?' (NULL when the file is empty or cannot be read). */
 char *jr_log_tail(const char *path, size_t max);
+
+/* As jr_log_tail, of what the file holds past its first from bytes (all of
+ * it when it is shorter: it was truncated or replaced since). *cut (may be
+ * NULL) tells whether the text starts past from, some of it left out: its
+ * first bytes may be the end of something longer. */
+char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool *cut);
 
 #endif

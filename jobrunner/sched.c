@@ -26,6 +26,8 @@
 /* A started attempt's pid is written with the step's next batch, or alone
  * once it has run this long with no batch (a long job run by itself). */
 #define PID_WRITE_MS 200
+/* The error of a run that an interrupt kept from starting. */
+#define INTERRUPTED_UNSTARTED "interrupted before it started"
 
 enum unit_state {
 	U_WAITING,  /* needs not done yet, or not started */
@@ -53,6 +55,7 @@ struct unit {
 	char *stdout_path, *stderr_path; /* where its logs go (JR_IO_LOG) */
 	char *out_live, *err_live;	 /* ... the files in use while it runs */
 	int out_fd, err_fd;		 /* ... open while it runs, else -1 */
+	int64_t out_from, err_from;	 /* {file:, append: true}: its size at the start */
 	bool pid_saved;			 /* the running attempt's pid is recorded */
 	bool in_act;			 /* listed in sched.act */
 	int64_t started_mono;
@@ -98,7 +101,8 @@ struct sched {
 	size_t nhooks, ahooks;
 	char *lock_dir;
 	struct jr_logpool *logs;
-	int stopping; /* signal number once SIGINT/SIGTERM arrived */
+	int stopping; /* signal number once SIGINT/SIGTERM/SIGHUP arrived */
+	const char *fatal; /* the error that stopped jobrunner, once one did */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
 };
@@ -118,7 +122,7 @@ static void on_signal(int sig)
 }
 
 struct saved_sigs {
-	struct sigaction intr, term, chld;
+	struct sigaction intr, term, hup, chld;
 };
 
 static int signals_setup(struct saved_sigs *old, struct jr_err *err)
@@ -133,6 +137,13 @@ static int signals_setup(struct saved_sigs *old, struct jr_err *err)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, &old->intr);
 	sigaction(SIGTERM, &sa, &old->term);
+	/* A hangup (the terminal or ssh session gone) stops the run as
+	 * SIGTERM does, rather than kill jobrunner and leave its jobs running
+	 * unwatched; but a jobrunner started under nohup, with SIGHUP
+	 * ignored, was asked to outlive the hangup and goes on. */
+	sigaction(SIGHUP, NULL, &old->hup);
+	if (old->hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 	/* Wakes the loop when an orphan re-parented to us exits, so that it
 	 * is reaped at once (jobs' own ends wake it through their pidfds). */
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
@@ -145,6 +156,7 @@ static void signals_restore(const struct saved_sigs *old)
 {
 	sigaction(SIGINT, &old->intr, NULL);
 	sigaction(SIGTERM, &old->term, NULL);
+	sigaction(SIGHUP, &old->hup, NULL);
 	sigaction(SIGCHLD, &old->chld, NULL);
 	jr_spawn_signals_changed();
 	close(sig_pipe[0]);
@@ -466,28 +478,105 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 	}
 }
 
-/* The values of the job's secret variables that come from jobrunner's own
- * environment (those in env.set are known to the job itself), for
- * jr_job_redact_dup. A NULL-terminated array of pointers into environ. */
-static const char **secret_env(const struct jr_job *job, const char **buf, size_t max)
-{
-	size_t i, n = 0;
+enum secret_set {
+	SECRETS_ENV, /* those jr_job_redact_dup cannot know: from the environment */
+	SECRETS_ALL, /* and the job's env.set secrets, as jr_job_redact_dup finds them */
+};
 
-	for (i = 0; i < job->env_secret.n && n + 1 < max; i++) {
+/* The values of the job's secret variables: those that come from
+ * jobrunner's own environment (the job itself knows those in env.set),
+ * and with SECRETS_ALL first those of env.set. A NULL-terminated array of
+ * pointers into the job and environ; the caller frees the array. */
+static const char **secret_values(const struct jr_job *job, enum secret_set which)
+{
+	const char **vals = jr_xmalloc((job->nenv_set + job->env_secret.n + 1) * sizeof(*vals));
+	size_t i, k, n = 0;
+
+	for (i = 0; which == SECRETS_ALL && i < job->nenv_set; i++)
+		for (k = 0; k < job->env_secret.n; k++)
+			if (!strcmp(job->env_set[i].key, job->env_secret.v[k]) &&
+			    job->env_set[i].value[0]) {
+				vals[n++] = job->env_set[i].value;
+				break;
+			}
+	for (i = 0; i < job->env_secret.n; i++) {
 		const char *v = getenv(job->env_secret.v[i]);
 
 		if (v && *v)
-			buf[n++] = v;
+			vals[n++] = v;
 	}
-	buf[n] = NULL;
-	return buf;
+	vals[n] = NULL;
+	return vals;
 }
 
 static char *redact(const struct jr_job *job, const char *text)
 {
-	const char *vals[64];
+	const char **vals = secret_values(job, SECRETS_ENV);
+	char *red = jr_job_redact_dup(job, text, vals);
 
-	return jr_job_redact_dup(job, text, secret_env(job, vals, JR_ARRAY_SIZE(vals)));
+	free(vals);
+	return red;
+}
+
+/* How many of text's first bytes may be the end of a secret that started
+ * before it: the longest proper suffix of one of vals that text starts with. */
+static size_t partial_secret_len(const char *text, const char *const *vals)
+{
+	size_t i, j, l, best = 0;
+
+	for (i = 0; vals[i]; i++) {
+		l = strlen(vals[i]);
+		for (j = l - 1; j > best; j--)
+			if (text[0] == vals[i][l - j] && !strncmp(text, vals[i] + l - j, j)) {
+				best = j;
+				break;
+			}
+	}
+	return best;
+}
+
+/* The last TAIL_BYTES of what the file at path holds past its first from
+ * bytes, redacted; NULL when there is nothing. Redaction comes before the
+ * cut, or a secret across the cut would be stored in part: the text read
+ * is longer by the longest secret's length but one, so that every secret
+ * reaching into the last TAIL_BYTES is whole in it. When the text starts
+ * after from, its first bytes may be the end of a secret that started
+ * before it, which nothing matches: what they became is left out. */
+static char *stored_tail(const struct unit *u, const char *path, int64_t from)
+{
+	const char **vals = secret_values(u->job, SECRETS_ALL);
+	size_t i, l, longest = 0, shortest = SIZE_MAX, drop = 0, len;
+	char *t, *red;
+	bool cut;
+
+	for (i = 0; vals[i]; i++) {
+		l = strlen(vals[i]);
+		longest = l > longest ? l : longest;
+		shortest = l < shortest ? l : shortest;
+	}
+	t = jr_log_tail_from(path, from, TAIL_BYTES + (longest ? longest - 1 : 0), &cut);
+	if (t && cut)
+		drop = partial_secret_len(t, vals);
+	free(vals);
+	if (!t)
+		return NULL;
+	red = redact(u->job, t);
+	free(t);
+	/* Those drop bytes became as many, or fewer where a secret in them
+	 * became "***" (what is left out then is "***" or more): more only
+	 * through secrets shorter than "***". */
+	if (drop && shortest < 3)
+		drop = (drop * 3 + shortest - 1) / shortest;
+	len = strlen(red);
+	if (len > TAIL_BYTES && len - TAIL_BYTES > drop)
+		drop = len - TAIL_BYTES;
+	if (drop >= len) {
+		free(red);
+		return NULL;
+	}
+	if (drop)
+		memmove(red, red + drop, len - drop + 1);
+	return red;
 }
 
 /* Records a run that never started (skipped or unrunnable) and ends the unit. */
@@ -620,7 +709,7 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		     enum jr_log_reuse reuse, const char **recorded)
 {
 	struct jr_err e = JR_ERR_INIT;
-	char *t, *red = NULL;
+	char *red = NULL;
 
 	*recorded = dest;
 	if (*fd < 0)
@@ -631,9 +720,7 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		if (job_log_dir(s, u, &e) < 0 || jr_log_move(live, dest) < 0)
 			fprintf(stderr, "jobrunner: run %s: log kept at %s: %s\n", u->run.id,
 				*live, e.msg[0] ? e.msg : strerror(errno));
-		t = jr_log_tail(*live, TAIL_BYTES);
-		red = t ? redact(u->job, t) : NULL;
-		free(t);
+		red = stored_tail(u, *live, 0);
 		*recorded = *live;
 	}
 	*fd = -1;
@@ -651,17 +738,26 @@ static void logs_release(struct sched *s, struct unit *u)
 	u->out_fd = u->err_fd = -1;
 }
 
-/* The tail of a job's own output file (stdout/stderr: {file: ...}). */
-static char *file_tail(struct unit *u, const struct jr_io *io)
+/* Where what an attempt writes to a job's own output file begins: the
+ * end of the file it appends to, as the attempt starts (0 for a file it
+ * truncates, or one that does not exist yet). */
+static int64_t file_start(const struct jr_io *io)
 {
-	char *t, *red;
+	struct stat st;
 
+	if (io->kind != JR_IO_FILE || !io->append || stat(io->path, &st) < 0)
+		return 0;
+	return (int64_t)st.st_size;
+}
+
+/* The tail of a job's own output file (stdout/stderr: {file: ...}): of
+ * what the attempt wrote, from where the file ended as it started (an
+ * earlier run's output in a file appended to is not this one's). */
+static char *file_tail(struct unit *u, const struct jr_io *io, int64_t from)
+{
 	if (io->kind != JR_IO_FILE)
 		return NULL;
-	t = jr_log_tail(io->path, TAIL_BYTES);
-	red = t ? redact(u->job, t) : NULL;
-	free(t);
-	return red;
+	return stored_tail(u, io->path, from);
 }
 
 /* Finishes the current attempt's row from cmd's result (cmd may be NULL
@@ -677,6 +773,7 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	 * start that failed left no process. */
 	enum jr_log_reuse reuse = !r || r->alone ? JR_LOG_REUSE : JR_LOG_NO_REUSE;
 	size_t i, nsig = 0;
+	bool stopped = false; /* by jobrunner's own failure (jr_sched_run) */
 	int ret = 0;
 
 	if (!r) {
@@ -699,9 +796,15 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		u->run.sys_ms = r->sys_ms;
 		u->run.max_rss_kb = r->max_rss_kb;
 		u->run.leftovers = r->leftovers;
+		for (i = 0; s->fatal && i < nsig; i++)
+			if (sigs[i].reason == JR_KILL_FREE)
+				stopped = true;
 		if (r->interrupted) {
 			status = JR_RUN_FAILED;
 			jr_buf_adds(&msg, "interrupted");
+		} else if (stopped) {
+			status = JR_RUN_FAILED;
+			jr_buf_addf(&msg, "stopped: jobrunner failed: %s", s->fatal);
 		} else if (r->timed_out) {
 			status = JR_RUN_TIMED_OUT;
 			jr_buf_addf(&msg, "timed out after %lld ms",
@@ -728,12 +831,12 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		out_tail = log_end(s, u, &u->out_fd, &u->out_live, u->stdout_path, reuse,
 				   &u->run.stdout_path);
 	else
-		out_tail = file_tail(u, &u->job->out);
+		out_tail = file_tail(u, &u->job->out, u->out_from);
 	if (u->err_fd >= 0)
 		err_tail = log_end(s, u, &u->err_fd, &u->err_live, u->stderr_path, reuse,
 				   &u->run.stderr_path);
 	else
-		err_tail = file_tail(u, &u->job->err);
+		err_tail = file_tail(u, &u->job->err, u->err_from);
 	if (u->job->err.kind == JR_IO_STDOUT)
 		u->run.stderr_path = u->run.stdout_path;
 	red_err = msg.len ? redact(u->job, msg.buf) : NULL;
@@ -750,14 +853,15 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	if (status == JR_RUN_SUCCEEDED) {
 		start_hooks(s, u, status);
 		unit_done(s, u, status, false);
-	} else if (u->attempt <= u->job->retry.count && !s->stopping) {
+	} else if (u->attempt <= u->job->retry.count && !s->stopping && !s->fatal) {
 		u->state = U_RETRY;
 		u->next_mono = jr_mono_ms() + u->delay_ms;
 		u->delay_ms = (int64_t)((double)u->delay_ms * u->job->retry.backoff);
 	} else {
 		note_failure(s, u, red_err ? red_err : jr_run_status_name(status));
-		/* An operator's interrupt is not the job failing: no hooks. */
-		if (!s->stopping)
+		/* An operator's interrupt is not the job failing: no hooks; nor
+		 * after jobrunner failed, which would kill them at once. */
+		if (!s->stopping && !s->fatal)
 			start_hooks(s, u, status);
 		unit_done(s, u, status, false);
 	}
@@ -839,6 +943,8 @@ static int attempt_launch(struct sched *s, struct unit *u, struct jr_err *err)
 	a.attempt = u->attempt;
 	a.stdout_fd = u->out_fd;
 	a.stderr_fd = u->err_fd;
+	u->out_from = file_start(&u->job->out);
+	u->err_from = file_start(&u->job->err);
 	u->machine = NULL;
 	u->cmd = u->backend->start(&s->bctx, &a, &u->machine, &serr);
 	if (!u->cmd)
@@ -931,18 +1037,47 @@ static void progress(struct sched *s, bool final)
 	s->progress_shown = !final;
 }
 
+/* After an error in a step, which stops jobrunner (cause), before the
+ * commit: what the step recorded is true (attempts that ended, runs
+ * skipped), but for the `running` rows of the attempts it was to start.
+ * Those become attempts that failed to start, and the step is committed:
+ * 0, or -1 when it cannot be (nothing of it is then recorded). */
+static int keep_step(struct sched *s, const struct jr_err *cause)
+{
+	struct jr_err e = JR_ERR_INIT;
+	char *why = jr_xasprintf("not started: jobrunner failed: %s", cause->msg);
+	size_t i;
+	int ret = 0;
+
+	s->fatal = cause->msg;
+	for (i = 0; i < s->nact && ret == 0; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state == U_STARTING) {
+			s->nstarting--;
+			ret = attempt_done(s, u, why, &e);
+		}
+	}
+	free(why);
+	if (ret == 0)
+		ret = jr_store_batch_commit(s->st, &e);
+	return ret;
+}
+
 /* One step of the loop, in one transaction: the rows of the attempts that
  * ended (and their retries, hooks), then `running` rows for the attempts
  * that fill the free slots, then the pids of attempts already running
  * (when the transaction is written anyway, or PID_WRITE_MS after their
  * start). After the commit, the new attempts start: each process starts
  * only once its row is durable, and one commit records both an attempt's
- * end and its successor's start. */
+ * end and its successor's start. Returns 1 when a start failed at once
+ * (recorded then): its slot is free again, for another step before any
+ * wait; else 0, or -1 on error. */
 static int step(struct sched *s, struct jr_err *err)
 {
 	int64_t now = jr_mono_ms();
 	size_t i;
-	int r;
+	int r, freed = 0;
 
 	act_prune(s);
 	if (jr_store_batch_begin(s->st, err) < 0)
@@ -990,12 +1125,20 @@ static int step(struct sched *s, struct jr_err *err)
 	}
 	if (jr_store_batch_commit(s->st, err) < 0)
 		goto fail_committed;
-	for (i = 0; i < s->nact && s->nstarting; i++)
-		if (s->u[s->act[i]].state == U_STARTING &&
-		    attempt_launch(s, &s->u[s->act[i]], err) < 0)
+	for (i = 0; i < s->nact && s->nstarting; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state != U_STARTING)
+			continue;
+		if (attempt_launch(s, u, err) < 0)
 			return -1;
-	return 0;
+		if (u->state != U_RUNNING)
+			freed = 1;
+	}
+	return freed;
 fail:
+	if (keep_step(s, err) == 0)
+		return -1;
 	jr_store_batch_abort(s->st);
 fail_committed:
 	/* Nothing of this step is recorded: what was to start has not. */
@@ -1013,8 +1156,9 @@ fail_committed:
 	return -1;
 }
 
-/* Ends every unit that has not started: on interrupt. */
-static int skip_rest(struct sched *s, struct jr_err *err)
+/* Ends every unit that has not started, recorded skipped for why: on an
+ * interrupt, or after jobrunner failed. */
+static int skip_rest(struct sched *s, const char *why, struct jr_err *err)
 {
 	size_t i;
 
@@ -1024,8 +1168,7 @@ static int skip_rest(struct sched *s, struct jr_err *err)
 		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
 			if (u->state == U_RETRY)
 				u->attempt++; /* the retry that will not happen */
-			if (record_unstarted(s, u, JR_RUN_SKIPPED, "interrupted before it started",
-					     false, err) < 0)
+			if (record_unstarted(s, u, JR_RUN_SKIPPED, why, false, err) < 0)
 				return -1;
 		}
 	}
@@ -1046,8 +1189,8 @@ static void handle_signals(struct sched *s)
 		if (s->progress_shown)
 			fputc('\n', stderr);
 		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
-			c == SIGINT ? "interrupted" : "terminated", s->nrunning,
-			s->nrunning == 1 ? "" : "s");
+			c == SIGINT ? "interrupted" : c == SIGHUP ? "hangup" : "terminated",
+			s->nrunning, s->nrunning == 1 ? "" : "s");
 		for (i = 0; i < s->nact; i++)
 			if (s->u[s->act[i]].state == U_RUNNING)
 				jr_cmd_terminate(s->u[s->act[i]].cmd, JR_KILL_INTERRUPT);
@@ -1065,13 +1208,16 @@ static int loop(struct sched *s, struct jr_err *err)
 	for (;;) {
 		int64_t now, wake = -1, dl;
 		size_t i, n = 0;
-		int timeout, k;
+		int timeout, k, r;
 		bool free_slot;
 
-		/* The steps that end attempts also fill their slots. */
-		if (step(s, err) < 0)
+		/* The steps that end attempts also fill their slots; one whose
+		 * start failed at once, with nothing to wake us, is filled now. */
+		while ((r = step(s, err)) > 0)
+			;
+		if (r < 0)
 			goto fail;
-		if (s->stopping && skip_rest(s, err) < 0)
+		if (s->stopping && skip_rest(s, INTERRUPTED_UNSTARTED, err) < 0)
 			goto fail;
 		if (s->ndone == s->nu && s->nhooks == 0)
 			break;
@@ -1283,24 +1429,30 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		goto out_inv;
 	progress(&s, false);
 	ret = loop(&s, err);
-	/* After a fatal error, stop what still runs and record it. */
+	/* After a fatal error, stop what still runs (all at once: each may
+	 * take its grace) and record it, and what did not start, as ended by
+	 * that error, not by an interrupt (unless one came first). The signals
+	 * go with the reason jr_cmd_free would give them, jobrunner letting
+	 * go of its jobs: spawn.h has none closer. */
 	if (ret < 0) {
 		struct jr_err e2 = JR_ERR_INIT;
+		char *why;
 
 		jr_store_batch_abort(st);
-
+		s.fatal = err->msg;
+		for (i = 0; i < s.nu; i++)
+			if (s.u[i].cmd && s.u[i].state == U_RUNNING)
+				jr_cmd_terminate(s.u[i].cmd, JR_KILL_FREE);
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {
-				if (s.u[i].state == U_RUNNING) {
-					jr_cmd_terminate(s.u[i].cmd, JR_KILL_INTERRUPT);
+				if (s.u[i].state == U_RUNNING)
 					jr_cmd_wait(s.u[i].cmd, NULL);
-				}
 				attempt_done(&s, &s.u[i], NULL, &e2);
 			}
-		s.stopping = s.stopping ? s.stopping : -1;
-		skip_rest(&s, &e2);
-		if (s.stopping < 0)
-			s.stopping = 0;
+		why = s.stopping ? jr_xstrdup(INTERRUPTED_UNSTARTED)
+				 : jr_xasprintf("not started: jobrunner failed: %s", err->msg);
+		skip_rest(&s, why, &e2);
+		free(why);
 	}
 	progress(&s, true);
 	signals_restore(&old);

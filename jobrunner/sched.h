@@ -11,8 +11,9 @@
  * ended attempt is recorded after the next one started, so that little
  * stands between one process and the next. Retries (delay, backoff), timeouts (through the
  * spawn core), per-job overlap locks (`concurrency`), skipped dependents,
- * on_failure/on_success hooks, and SIGINT/SIGTERM (stop starting, terminate
- * what runs, record it `failed` with error `interrupted`) live here.
+ * on_failure/on_success hooks, and SIGINT/SIGTERM/SIGHUP (stop starting,
+ * terminate what runs, record it `failed` with error `interrupted`; SIGHUP
+ * not when it was ignored at the start, as under nohup) live here.
  *
  * The scheduler makes jobrunner a child subreaper so that orphans escaping a
  * job's process group are still reaped.
@@ -48,7 +49,7 @@ struct jr_sched_summary {
 	int runs; /* rows written (attempts, skipped and unrunnable) */
 	int succeeded, failed, timed_out, skipped, unrunnable;
 	int units, units_failed; /* (job, target) pairs, and those that did not succeed */
-	int interrupted;         /* the signal that stopped us (SIGINT/SIGTERM), or 0 */
+	int interrupted;         /* the signal that stopped us (SIGINT/SIGTERM/SIGHUP), or 0 */
 	int64_t elapsed_ms;
 	/* One line per unit that did not succeed (failed, timed out, unrunnable,
 	 * or skipped because a need failed), for the cron summary. */
@@ -69,7 +70,8 @@ void jr_sched_order(struct jr_job **jobs, size_t n);
 
 /* Runs the selection and records everything in st. Returns 0 when the batch
  * ran (see sum for how it went), -1 on an error that stopped it (database,
- * log directory...). Signals SIGINT and SIGTERM are handled while it runs. */
+ * log directory...). Signals SIGINT, SIGTERM and SIGHUP (unless ignored, as
+ * under nohup) are handled while it runs. */
 int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, struct jr_store *st,
 		 struct jr_job **jobs, size_t n, const struct jr_sched_opts *opts,
 		 struct jr_sched_summary *sum, struct jr_err *err);

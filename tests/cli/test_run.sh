@@ -41,6 +41,20 @@ EOF2
 expect_exit 1 "a missing program fails the run" jr run missing-prog
 contains "the error names the cause" <(q "select error from runs where job='missing-prog'") "No such file or directory"
 
+# A start that fails in jobrunner itself (an unknown user) frees its slot
+# at once: the next job starts (jobrunner waited for an event that would
+# never come, with nothing running, until killed).
+job badstart.yaml <<'EOF2'
+jobs:
+  - {name: bad-user, command: ["true"], user: no-such-user-jr}
+  - {name: after-bad-start, command: ["true"]}
+EOF2
+expect_exit 1 "a start failing in jobrunner, then another job in the same slot" \
+	timeout 20 "$JR" -c "$P/jobrunner.ini" run -j 1 bad-user after-bad-start
+equals "the start failure is recorded with its cause" \
+	"$(q "select status, instr(error, 'no-such-user-jr') > 0 from runs where job='bad-user'")" "failed|1"
+equals "and the next job ran" "$(q "select status from runs where job='after-bad-start'")" "succeeded"
+
 # --- retries with delay: each attempt its own row ---
 job retry.yaml <<'EOF2'
 name: flaky
@@ -245,6 +259,108 @@ for j in after-it quiet-one; do
 done
 check "a job that never wrote anything has no log directory" test ! -e "$P/db/logs/quiet-one"
 check "nothing is left in use in .running" test -z "$(ls -A "$P/db/logs/.running")"
+
+# --- output to a file the job appends to: the stored tail is this run's ---
+job append.yaml <<'EOF2'
+name: appends
+shell: '[ -e say ] && cat say; exit 0'
+stdout: {file: ../appended.log, append: true}
+stderr: {file: ../appended.log, append: true}
+EOF2
+echo "an earlier run's line" >"$P/jobs.d/say"
+expect_exit 0 "a job appending to its own file" jr run appends
+rm "$P/jobs.d/say"
+expect_exit 0 "the same job, printing nothing this time" jr run appends
+equals "the file holds what the first run wrote" "$(cat "$P/appended.log")" "an earlier run's line"
+equals "the first run's tail is its line" \
+	"$(q "select stdout_tail from runs where job='appends' order by id limit 1")" "an earlier run's line"
+equals "a run that printed nothing has no tail, not an earlier run's" \
+	"$(q "select stdout_tail is null, stderr_tail is null from runs where job='appends' order by id desc limit 1")" "1|1"
+echo "its own line" >"$P/jobs.d/say"
+expect_exit 0 "a third run, printing again" jr run appends
+equals "its tail is only what it wrote" \
+	"$(q "select stdout_tail from runs where job='appends' order by id desc limit 1")" "its own line"
+
+# --- SIGHUP stops a run as SIGTERM does (exit 129), unless it was ignored
+# when jobrunner started (nohup): jobrunner died of it, leaving its job
+# running past its timeout, its lock gone and its run taken for lost ---
+job hup.yaml <<'EOF2'
+name: hangup
+command: [sleep, "21"]
+timeout: 2s
+kill_grace: 500ms
+EOF2
+env --default-signal=HUP "$JR" -c "$P/jobrunner.ini" run hangup >/dev/null 2>"$T/hup.err" &
+runner=$!
+wait_for "the job runs" 10 qeq "select count(*) from runs where job='hangup' and pid > 0 and status='running'" 1
+kill -HUP "$runner"
+wait "$runner"
+equals "SIGHUP: exit 129" "$?" 129
+contains "it says why it stops" "$T/hup.err" "hangup: stopping"
+equals "the run is failed/interrupted" "$(q "select status, error from runs where job='hangup'")" "failed|interrupted"
+equals "the signal sent is recorded as interrupt" \
+	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='hangup' limit 1")" "interrupt"
+equals "the invocation ended 129" "$(q "select exit_status from invocations order by id desc limit 1")" 129
+check "the job's process is gone" bash -c '! pgrep -f "sleep 2[1]" >/dev/null'
+env --ignore-signal=HUP "$JR" -c "$P/jobrunner.ini" run hangup >/dev/null 2>&1 &
+runner=$!
+wait_for "run with SIGHUP ignored (nohup): the job runs" 10 \
+	qeq "select count(*) from runs where job='hangup' and pid > 0 and status='running'" 1
+kill -HUP "$runner"
+sleep 0.3
+check "SIGHUP ignored: jobrunner goes on" kill -0 "$runner"
+wait "$runner"
+equals "... until its job times out (exit 1)" "$?" 1
+equals "and records it so" "$(q "select status from runs where job='hangup' order by id desc limit 1")" "timed_out"
+
+# --- an error that stops jobrunner itself is not an interrupt: the runs it
+# stopped and those it did not start say so, with the error ---
+job fatal.yaml <<'EOF2'
+jobs:
+  - {name: fatal-a, command: [sleep, "30"]}
+  - {name: fatal-b, shell: "sleep 0.5"}
+  - {name: fatal-d, command: ["true"], needs: [fatal-b]}
+  - {name: fatal-c, command: ["true"], needs: [fatal-b]}
+EOF2
+# fatal-c's lock file cannot be opened: once fatal-b ended, one step
+# records its end and fatal-d's start, then fails on fatal-c.
+mkdir -p "$P/db/locks/fatal-c.lock"
+expect_exit 2 "a lock file that cannot be opened stops run (exit 2)" \
+	jr run -j 3 fatal-a fatal-b fatal-c fatal-d
+contains "naming the error" "$T/err" "fatal-c.lock: Is a directory"
+rmdir "$P/db/locks/fatal-c.lock"
+why="jobrunner failed: lock file $P/db/locks/fatal-c.lock: Is a directory"
+equals "the running job it stopped: failed, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-a'")" "failed|stopped: $why"
+equals "the job that ended in the step that failed is recorded as it ended" \
+	"$(q "select status, error is null from runs where job='fatal-b'")" "succeeded|1"
+equals "the job that step was to start: failed to start, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-d'")" "failed|not started: $why"
+equals "the job not started: skipped, with jobrunner's error" \
+	"$(q "select status, error from runs where job='fatal-c'")" "skipped|not started: $why"
+equals "the signal it got is not an operator's interrupt" \
+	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='fatal-a' limit 1")" "free"
+equals "the invocation ended 2" "$(q "select exit_status from invocations order by id desc limit 1")" 2
+check "no job process left" bash -c '! pgrep -f "sleep 3[0]" >/dev/null'
+
+# The same when the error is running out of descriptors, in a batch.
+{
+	echo "jobs:"
+	for ((i = 0; i < 60; i++)); do printf '  - {name: nofile%02d, command: [sleep, "3"]}\n' "$i"; done
+} | job nofile.yaml
+(ulimit -n 64 && exec "$JR" -c "$P/jobrunner.ini" run -j 30 $(seq -f 'nofile%02g' 0 59)) >"$T/out" 2>"$T/err"
+equals "out of descriptors: exit 2" "$?" 2
+contains "naming the error" "$T/err" "Too many open files"
+equals "every job has its row, none left running" \
+	"$(q "select count(*), sum(status in ('running', 'queued')) from runs where job like 'nofile%'")" "60|0"
+equals "no run says it was interrupted" \
+	"$(q "select count(*) from runs where job like 'nofile%' and error like '%interrupted%'")" 0
+equals "none was stopped by an interrupt" \
+	"$(q "select count(*) from run_signals s join runs r on r.id = s.run_id where r.job like 'nofile%' and s.reason = 'interrupt'")" 0
+equals "what did not start says why" \
+	"$(q "select count(*) > 0, sum(error not like 'not started: jobrunner failed: %Too many open files') from runs where job like 'nofile%' and status = 'skipped'")" "1|0"
+equals "what was stopped says why" \
+	"$(q "select count(*) from runs where job like 'nofile%' and status = 'failed' and error not like '%Too many open files%'")" 0
 
 # --- hooks ---
 job hooks.yaml <<'EOF2'

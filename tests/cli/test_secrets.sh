@@ -43,4 +43,63 @@ jr list --json >"$T/l.json" 2>&1
 lacks "not in list --json" "$T/l.json" "$secret"
 check "not in the hook or log files jobrunner wrote" bash -c "! grep -r -l -- '$secret' '$P/db/logs' | grep -v -E '\\.(out|err)\$'"
 
+# A secret that straddles the 4 KiB cut of the stored tail is redacted all
+# the same: the tail is cut after redaction, not before (30 of its 40
+# characters were stored). In a log, in a job's own file, from env.set and
+# from jobrunner's environment.
+tok=$(printf 'tok%s' "$$-0123456789abcdefghijklmnopqrstuvwxyz" | cut -c1-40)
+etok=$(printf 'etok%s' "$$-zyxwvutsrqponmlkjihgfedcba9876543210" | cut -c1-40)
+job cut.yaml <<EOF2
+jobs:
+  - name: cut-log
+    env:
+      set: {TOK: "$tok"}
+      secret: [TOK]
+    command: [python3, -c, 'import os, sys; sys.stdout.write(os.environ["TOK"] + "x" * 4066)']
+  - name: cut-far
+    env:
+      set: {TOK: "$tok"}
+      secret: [TOK]
+    command: [python3, -c, 'import os, sys; sys.stdout.write("a" * 100 + os.environ["TOK"] + "x" * 4066)']
+  - name: cut-inside
+    env:
+      set: {TOK: "$tok"}
+      secret: [TOK]
+    command: [python3, -c, 'import os, sys; t = os.environ["TOK"]; sys.stdout.write(t + "z" * 2000 + t + "z" * 2056)']
+  - name: cut-env
+    env:
+      secret: [ETOK]
+    command: [python3, -c, 'import os, sys; sys.stderr.write("b" * 5000 + os.environ["ETOK"] + "y" * 4070)']
+  - name: cut-file
+    env:
+      set: {TOK: "$tok"}
+      secret: [TOK]
+    stdout: {file: cut-file.out}
+    command: [python3, -c, 'import os, sys; sys.stdout.write("c" * 7 + os.environ["TOK"] + "x" * 4066)']
+EOF2
+ETOK=$etok jr run cut-log cut-far cut-inside cut-env cut-file >"$T/cut.out" 2>&1
+equals "the jobs ran" "$(q "select count(*) from runs where job like 'cut-%' and status='succeeded'")" 5
+for part in "${tok:1}" "${tok:10}" "${tok:20}" "${etok:10}" "${etok:30}"; do
+	check "no part of a secret across the cut in the database ($part)" \
+		bash -c "! grep -a -q -- '$part' '$DB' && ! cat '$DB'-wal 2>/dev/null | grep -a -q -- '$part'"
+done
+# (compared in SQL: the tails are 4 KiB long)
+xs=$(printf 'x%.0s' $(seq 4066))
+equals "the tail holds the secret redacted, and what followed it" \
+	"$(q "select stdout_tail = '***$xs' from runs where job='cut-log'")" 1
+equals "a secret before the cut is left out, the tail ends as the output did" \
+	"$(q "select substr(stdout_tail, -4066) = '$xs', instr(stdout_tail, 'tok') from runs where job='cut-far'")" "1|0"
+equals "text read that starts inside a secret: its part is left out" \
+	"$(q "select stdout_tail = '$(printf 'z%.0s' $(seq 2000))***$(printf 'z%.0s' $(seq 2056))' from runs where job='cut-inside'")" 1
+equals "an inherited secret across the cut: redacted, what followed kept" \
+	"$(q "select substr(stderr_tail, -4070) = '$(printf 'y%.0s' $(seq 4070))', instr(stderr_tail, 'etok') from runs where job='cut-env'")" "1|0"
+equals "a job's own file: its tail too" \
+	"$(q "select stdout_tail = 'ccccccc***$xs' from runs where job='cut-file'")" 1
+for j in cut-log cut-far cut-inside cut-env cut-file; do
+	jr show "$j" >"$T/show" 2>&1
+	jr show "$j" --json >>"$T/show" 2>&1
+	check "show and show --json of $j: no part of either secret" \
+		bash -c "! grep -q -e '${tok:1}' -e '${etok:20}' '$T/show'"
+done
+
 done_testing

@@ -283,12 +283,55 @@ static void test_leftover_name(void **state)
 	jr_logpool_free(lp);
 }
 
+/* The tail of what a file holds past an offset (a file appended to: what
+ * one run wrote), and whether it starts past the offset (the text read
+ * may start inside something longer). */
+static void test_tail_from(void **state)
+{
+	char *path = testdir_path("from.log"), *tail;
+	bool cut = true;
+	int fd;
+
+	(void)state;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	put(fd, "earlier run\n");
+	/* nothing written past the offset: nothing, not the earlier run's */
+	assert_null(jr_log_tail_from(path, 12, 16, &cut));
+	assert_false(cut);
+	put(fd, "this run");
+	close(fd);
+	tail = jr_log_tail_from(path, 12, 16, &cut);
+	assert_string_equal(tail, "this run");
+	assert_false(cut);
+	free(tail);
+	tail = jr_log_tail_from(path, 12, 8, &cut);
+	assert_string_equal(tail, "this run");
+	assert_false(cut); /* exactly what is past the offset */
+	free(tail);
+	tail = jr_log_tail_from(path, 12, 3, &cut);
+	assert_string_equal(tail, "run");
+	assert_true(cut);
+	free(tail);
+	tail = jr_log_tail_from(path, 0, 100, &cut);
+	assert_string_equal(tail, "earlier run\nthis run");
+	assert_false(cut);
+	free(tail);
+	/* a file shorter than the offset was truncated since: all of it */
+	tail = jr_log_tail_from(path, 1000, 100, NULL);
+	assert_string_equal(tail, "earlier run\nthis run");
+	free(tail);
+	assert_null(jr_log_tail_from(NULL, 0, 16, &cut));
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kept_and_tail),  cmocka_unit_test(test_empty_reused),
 		cmocka_unit_test(test_no_reuse_keeps), cmocka_unit_test(test_pool_bounds),
-		cmocka_unit_test(test_leftover_name),
+		cmocka_unit_test(test_leftover_name),  cmocka_unit_test(test_tail_from),
 	};
 
 	return cmocka_run_group_tests(tests, setup, testdir_teardown);
