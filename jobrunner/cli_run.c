@@ -83,7 +83,8 @@ static int parse_sel(const char *command, int argc, char **argv, struct sel_opts
 				       "On a terminal a progress line is shown; otherwise (cron) nothing is printed\n"
 				       "unless something failed.\n"
 				       "Exit status: 0 every job succeeded, 1 a job failed, timed out or could not\n"
-				       "run, 2 usage or configuration error, 130/143 interrupted (SIGINT/SIGTERM).\n");
+				       "run, 2 usage or configuration error, 129/130/143 interrupted\n"
+				       "(SIGHUP/SIGINT/SIGTERM).\n");
 			else
 				printf("\nShows, without running anything, which backend and machine each job\n"
 				       "(and each of its targets) would get, and why the backends before it in\n"

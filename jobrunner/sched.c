@@ -797,7 +797,7 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 		u->run.max_rss_kb = r->max_rss_kb;
 		u->run.leftovers = r->leftovers;
 		for (i = 0; s->fatal && i < nsig; i++)
-			if (sigs[i].reason == JR_KILL_FREE)
+			if (sigs[i].reason == JR_KILL_ERROR)
 				stopped = true;
 		if (r->interrupted) {
 			status = JR_RUN_FAILED;
@@ -1442,7 +1442,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		s.fatal = err->msg;
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd && s.u[i].state == U_RUNNING)
-				jr_cmd_terminate(s.u[i].cmd, JR_KILL_FREE);
+				jr_cmd_terminate(s.u[i].cmd, JR_KILL_ERROR);
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {
 				if (s.u[i].state == U_RUNNING)

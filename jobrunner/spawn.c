@@ -173,6 +173,8 @@ const char *jr_kill_reason_name(enum jr_kill_reason r)
 		return "leftover";
 	case JR_KILL_FREE:
 		return "free";
+	case JR_KILL_ERROR:
+		return "error";
 	}
 	return "unknown";
 }

@@ -48,6 +48,7 @@ enum jr_kill_reason {
 	JR_KILL_INTERRUPT, /* jr_cmd_terminate (e.g. SIGINT to jobrunner) */
 	JR_KILL_LEFTOVER,  /* main process exited, group members remained */
 	JR_KILL_FREE,      /* jr_cmd_free of a running command */
+	JR_KILL_ERROR,     /* jr_cmd_terminate by a caller stopping on an error of its own */
 };
 const char *jr_kill_reason_name(enum jr_kill_reason r); /* "timeout"... */
 

@@ -339,7 +339,7 @@ equals "the job that step was to start: failed to start, with jobrunner's error"
 equals "the job not started: skipped, with jobrunner's error" \
 	"$(q "select status, error from runs where job='fatal-c'")" "skipped|not started: $why"
 equals "the signal it got is not an operator's interrupt" \
-	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='fatal-a' limit 1")" "free"
+	"$(q "select s.reason from run_signals s join runs r on r.id = s.run_id where r.job='fatal-a' limit 1")" "error"
 equals "the invocation ended 2" "$(q "select exit_status from invocations order by id desc limit 1")" 2
 check "no job process left" bash -c '! pgrep -f "sleep 3[0]" >/dev/null'
 
