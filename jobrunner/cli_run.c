@@ -221,8 +221,10 @@ static void print_summary(const struct jr_sched_summary *sum, bool tty)
 /* Runs the selection through the scheduler, prints the summary (always on
  * a terminal, only when something failed otherwise) and returns the exit
  * status. parallel 0: from the configuration. */
+/* Runs the jobs; *invocation_id (when not NULL) gets the batch's
+ * invocations row, 0 if none was made. */
 static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_job **jobs,
-		    size_t n, int parallel)
+		    size_t n, int parallel, int64_t *invocation_id)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_sched_summary sum;
@@ -240,6 +242,8 @@ static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_
 	so.argc = cli->argc;
 	so.argv = cli->argv;
 	r = jr_sched_run(&ctx->cfg, &ctx->host, ctx->st, jobs, n, &so, &sum, &err);
+	if (invocation_id)
+		*invocation_id = sum.invocation_id;
 	print_summary(&sum, tty);
 	if (r < 0)
 		jr_cli_error("%s", err.msg);
@@ -278,7 +282,7 @@ int jr_cli_run(const struct jr_cli *cli, int argc, char **argv)
 			fprintf(stderr, "jobrunner: no jobs in %s\n", ctx.cfg.jobs_dir);
 		goto out;
 	}
-	rc = run_jobs(cli, &ctx, jobs, n, o.parallel);
+	rc = run_jobs(cli, &ctx, jobs, n, o.parallel, NULL);
 out:
 	free(jobs);
 	jr_cli_ctx_release(&ctx);
@@ -316,7 +320,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	char **names = NULL;
 	size_t i, ndue = 0, n = 0;
 	bool dry = false;
-	int64_t now_ms;
+	int64_t now_ms, inv = 0;
 	time_t booted;
 	int par = 0;
 	int opt, rc;
@@ -397,7 +401,14 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		names[i] = due[i]->name;
 	rc = select_jobs(&ctx, names, ndue, NULL, &jobs, &n);
 	if (rc == JR_EXIT_OK)
-		rc = run_jobs(cli, &ctx, jobs, n, par);
+		rc = run_jobs(cli, &ctx, jobs, n, par, &inv);
+	/* Which run each due job got (schedule.last_run_id). */
+	for (i = 0; inv && i < ndue; i++)
+		if (jr_store_schedule_set_run(ctx.st, due[i]->name, marks[i], inv, &err) < 0) {
+			jr_cli_error("%s", err.msg);
+			rc = JR_EXIT_USAGE;
+			break;
+		}
 out:
 	free(names);
 	free(marks);

@@ -1425,6 +1425,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	build_units(&s, jobs, n);
 	if (jr_store_invocation_begin(st, opts->argc, opts->argv, &s.invocation_id, err) < 0)
 		goto out_noinv;
+	sum->invocation_id = s.invocation_id;
 	if (signals_setup(&old, err) < 0)
 		goto out_inv;
 	progress(&s, false);

@@ -51,6 +51,7 @@ struct jr_sched_summary {
 	int units, units_failed; /* (job, target) pairs, and those that did not succeed */
 	int interrupted;         /* the signal that stopped us (SIGINT/SIGTERM/SIGHUP), or 0 */
 	int64_t elapsed_ms;
+	int64_t invocation_id; /* the invocations row of this batch, 0 when none was made */
 	/* One line per unit that did not succeed (failed, timed out, unrunnable,
 	 * or skipped because a need failed), for the cron summary. */
 	struct jr_buf failures;

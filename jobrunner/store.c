@@ -60,6 +60,7 @@ enum stmt_idx {
 	S_RUN_GET,
 	S_SCHED_GET,
 	S_SCHED_SET,
+	S_SCHED_SET_RUN,
 	S_COUNT
 };
 
@@ -124,6 +125,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SCHED_SET] = "INSERT INTO schedule (job, last_tick_ms, last_run_id) VALUES (?, ?, ?)"
 			" ON CONFLICT (job) DO UPDATE SET last_tick_ms = excluded.last_tick_ms,"
 			" last_run_id = excluded.last_run_id",
+	/* The first run of the job by that invocation: its ids begin with the
+	 * invocation's start (12 hex digits of ms), so runs_job reads only
+	 * the job's runs since then. */
+	[S_SCHED_SET_RUN] = "UPDATE schedule SET last_run_id = (SELECT r.id FROM runs r WHERE"
+			    " r.job = ?1 AND r.id >= (SELECT printf('%012x', started_ms) FROM"
+			    " invocations WHERE id = ?3) AND r.invocation_id = ?3 ORDER BY r.id"
+			    " LIMIT 1) WHERE job = ?1 AND last_tick_ms = ?2",
 };
 /* clang-format on */
 
@@ -1593,6 +1601,19 @@ int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms,
 	bind_text(s, 1, job);
 	sqlite3_bind_int64(s, 2, tick_ms);
 	bind_text(s, 3, run_id);
+	return write_end(st, stmt_exec(st, s, "recording schedule", err), err);
+}
+
+int jr_store_schedule_set_run(struct jr_store *st, const char *job, int64_t tick_ms,
+			       int64_t invocation_id, struct jr_err *err)
+{
+	sqlite3_stmt *s = write_stmt(st, S_SCHED_SET_RUN, err);
+
+	if (!s)
+		return -1;
+	bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, tick_ms);
+	sqlite3_bind_int64(s, 3, invocation_id);
 	return write_end(st, stmt_exec(st, s, "recording schedule", err), err);
 }
 

@@ -247,6 +247,11 @@ int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_ti
 /* Records tick_ms (and the run it started, run_id may be NULL) for job. */
 int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
 			  struct jr_err *err);
+/* Records as job's last_run_id its first run made by invocation_id (NULL
+ * when it made none), in one statement, and only while job's last tick is
+ * still tick_ms: a later tick that marked the job meanwhile keeps its own. */
+int jr_store_schedule_set_run(struct jr_store *st, const char *job, int64_t tick_ms,
+			      int64_t invocation_id, struct jr_err *err);
 
 /* Appends the EXPLAIN QUERY PLAN lines (one per line) of one of the store's
  * queries to out: "history", "history_job", "history_status",

@@ -50,6 +50,15 @@ equals "a time schedule's tick is recorded as its minute" "$(q "select last_tick
 mark=$(q "select last_tick_ms from schedule where job='at-boot'")
 check "an @reboot job's tick is recorded as the time of the tick" test "$mark" -ge "$before" -a "$mark" -le "$after"
 
+equals "the schedule records the run the tick started" \
+	"$(q "select last_run_id from schedule where job='every-minute'")" \
+	"$(q "select id from runs where job='every-minute'")"
+equals "also for an @reboot job" \
+	"$(q "select last_run_id from schedule where job='at-boot'")" \
+	"$(q "select id from runs where job='at-boot'")"
+equals "a job that was not due has none" \
+	"$(q "select count(*) from schedule where job='hourly' and last_run_id is null")" 1
+
 expect_exit 0 "a second tick in the same minute" jr tick
 equals "runs nothing again" "$(q "select count(*) from runs where job in ('every-minute', 'at-boot')")" 2
 
