@@ -6,12 +6,13 @@
 #   make fuzz            libFuzzer targets for FUZZ_TIME seconds each (clang)
 #   make deps            install the Debian packages needed (as root)
 #   make demo            build and run the demo batch in jobs.d/ with the store in db/
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR=  (make uninstall: the same, removed)
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
+PKG_CONFIG ?= pkg-config
 
 O := build
 ifeq ($(SANITIZE),1)
@@ -37,16 +38,17 @@ DEB_PACKAGES := build-essential pkg-config libyaml-dev libsqlite3-dev libinih-de
 # and `make deps demo` work on a fresh machine: deps runs first, then this.
 .DEFAULT_GOAL := all
 check-libs:
-	@$(foreach m,$(PKG_MODULES),pkg-config --exists $(m) || { echo "jobrunner: missing library $(m) (Debian package $(DEB_$(m))): run 'make deps' as root, or apt-get install $(DEB_$(m))" >&2; exit 1; };) true
+	@command -v $(PKG_CONFIG) >/dev/null || { echo "jobrunner: $(PKG_CONFIG) not found (Debian package pkg-config): run 'make deps' as root, or apt-get install pkg-config" >&2; exit 1; }
+	@$(foreach m,$(PKG_MODULES),$(PKG_CONFIG) --exists $(m) || { echo "jobrunner: missing library $(m) (Debian package $(DEB_$(m))): run 'make deps' as root, or apt-get install $(DEB_$(m))" >&2; exit 1; };) true
 .PHONY: check-libs
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith -Wcast-qual
 CPPFLAGS += -D_GNU_SOURCE -DJR_VERSION='"$(VERSION)"' -iquote jobrunner -I$(O)/gen
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 $(WARN) $(SANFLAGS) $(shell pkg-config --cflags $(PKG_MODULES))
+CFLAGS   += -std=c11 $(WARN) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null)
 LDFLAGS  += $(SANFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKG_MODULES))
+LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null)
 
 LIB_SRC  := $(sort $(filter-out jobrunner/main.c,$(wildcard jobrunner/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
@@ -57,8 +59,11 @@ HELP_BIN := $(HELP_SRC:tests/helpers/%.c=$(O)/tests/helpers/%)
 BENCH_SRC:= $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN:= $(BENCH_SRC:tests/bench/%.c=$(O)/tests/bench/%)
 
+MAN_PAGES := $(sort $(wildcard man/*.[15]))
+SCHEMAS   := $(sort $(wildcard schemas/*))
+
 all: $(O)/jobrunner
-.PHONY: all check bench fuzz deps demo install clean unit-bins
+.PHONY: all check bench fuzz deps demo install uninstall clean unit-bins
 .SECONDARY:
 
 $(O)/libjobrunner.a: $(LIB_OBJ)
@@ -74,13 +79,13 @@ $(O)/obj/%.o: %.c | check-libs
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/libjobrunner.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-$(O)/obj/tests/unit/%.o: CFLAGS += $(shell pkg-config --cflags cmocka 2>/dev/null)
+$(O)/obj/tests/unit/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 $(O)/obj/tests/unit/%.o: | check-cmocka
 
 check-cmocka:
-	@pkg-config --exists cmocka || { echo "missing cmocka (Debian package libcmocka-dev): run 'make deps' as root" >&2; exit 1; }
+	@$(PKG_CONFIG) --exists cmocka || { echo "missing cmocka (Debian package libcmocka-dev): run 'make deps' as root" >&2; exit 1; }
 .PHONY: check-cmocka
 
 $(O)/tests/helpers/%: $(O)/obj/tests/helpers/%.o $(O)/libjobrunner.a
@@ -111,7 +116,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) build/gen/store_sql.h
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -Ibuild/gen -DJR_FUZZING -std=c11 $(WARN) $(FUZZFLAGS) $(shell pkg-config --cflags $(PKG_MODULES)) \
+	clang $(CPPFLAGS) -Ibuild/gen -DJR_FUZZING -std=c11 $(WARN) $(FUZZFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null) \
 		-o $@ $(filter %.c,$^) $(LDLIBS)
 fuzz: $(FUZZ_BIN)
 	@FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh $(FUZZ_BIN)
@@ -128,9 +133,19 @@ install: $(O)/jobrunner
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/jobrunner
 	install -m 0755 $(O)/jobrunner $(DESTDIR)$(PREFIX)/bin/jobrunner
-	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
-	install -m 0644 schemas/* $(DESTDIR)$(PREFIX)/share/jobrunner/
+	set -e; for m in $(MAN_PAGES); do \
+		sed 's|/usr/local/share/jobrunner|$(PREFIX)/share/jobrunner|g' $$m >$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/}.tmp; \
+		chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/}.tmp; \
+		mv -fT $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/}.tmp $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m#man/}; \
+	done
+	install -m 0644 $(SCHEMAS) $(DESTDIR)$(PREFIX)/share/jobrunner/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/jobrunner \
+		$(patsubst man/%.1,$(DESTDIR)$(PREFIX)/share/man/man1/%.1,$(filter %.1,$(MAN_PAGES))) \
+		$(patsubst man/%.5,$(DESTDIR)$(PREFIX)/share/man/man5/%.5,$(filter %.5,$(MAN_PAGES))) \
+		$(SCHEMAS:schemas/%=$(DESTDIR)$(PREFIX)/share/jobrunner/%)
+	-rmdir $(DESTDIR)$(PREFIX)/share/jobrunner 2>/dev/null
 
 clean:
 	rm -rf build
