@@ -114,13 +114,11 @@ static int cmd_help(const struct jr_cli *cli, int argc, char **argv)
 		return JR_EXIT_OK;
 	}
 	c = find_command(argv[optind]);
-	if (!c || c->fn == cmd_help) {
-		if (!c)
-			jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[optind]);
-		else
-			print_help(stdout);
-		return c ? JR_EXIT_OK : JR_EXIT_USAGE;
+	if (!c) {
+		jr_cli_error("unknown command '%s'; see 'jobrunner --help'", argv[optind]);
+		return JR_EXIT_USAGE;
 	}
+	/* help help too: as 'help --help'. */
 	optind = 0; /* glibc: full reinitialisation for the command's getopt */
 	return c->fn(cli, 2, sub);
 }

@@ -596,8 +596,18 @@ int jr_cli_db(const struct jr_cli *cli, int argc, char **argv)
 		       "  sqlite3 \"$(jobrunner db path)\" 'SELECT * FROM job_stats'\n");
 		return JR_EXIT_OK;
 	}
-	if (argc != 2 || strcmp(argv[1], "path"))
+	if (argc < 2) {
+		jr_cli_error("db: missing subcommand 'path'");
 		return jr_cli_bad_usage("db");
+	}
+	if (strcmp(argv[1], "path")) {
+		jr_cli_error("db: unknown subcommand '%s' (the one subcommand is 'path')", argv[1]);
+		return jr_cli_bad_usage("db");
+	}
+	if (argc > 2) {
+		jr_cli_error("db path: unexpected argument '%s'", argv[2]);
+		return jr_cli_bad_usage("db");
+	}
 	rc = jr_cli_ctx_load(cli, JR_NEED_CONFIG, &ctx);
 	if (rc == JR_EXIT_OK)
 		printf("%s\n", ctx.cfg.database);

@@ -17,5 +17,16 @@ expect_exit 2 "--config without its FILE exits 2" "$JR" --config
 contains "--config without its FILE says what is missing" "$T/err" "option '--config' needs an argument"
 expect_exit 2 "no command exits 2" "$JR"
 expect_exit 0 "help exits 0" "$JR" help
+expect_exit 0 "help help exits 0" "$JR" help help
+contains "help help shows help's own usage" "$T/out" "help [COMMAND]"
+expect_exit 2 "db without its subcommand exits 2" "$JR" db
+contains "and says what is missing" "$T/err" "missing subcommand 'path'"
+expect_exit 2 "db with an unknown subcommand exits 2" "$JR" db frob
+contains "and names it" "$T/err" "unknown subcommand 'frob'"
+expect_exit 2 "db path with an extra argument exits 2" "$JR" db path extra
+contains "and names it" "$T/err" "unexpected argument 'extra'"
+(cd "$T" && "$JR" machines >"$T/m.out" 2>&1)
+contains "machines without a configuration file names the built-in default" "$T/m.out" \
+	"backends in preference order (built-in default): local"
 
 done_testing
