@@ -210,8 +210,9 @@ static void print_summary(const struct jr_sched_summary *sum, bool tty)
 			sum->runs, sum->runs == 1 ? "" : "s", el, sum->succeeded, sum->failed,
 			sum->timed_out, sum->skipped, sum->unrunnable);
 	if (sum->units_failed) {
-		fprintf(stderr, "jobrunner: %d of %d job%s did not succeed:\n%s", sum->units_failed,
-			sum->units, sum->units == 1 ? "" : "s", sum->failures.buf);
+		/* Jobs, not (job, target) pairs: the list below names targets. */
+		fprintf(stderr, "jobrunner: %d of %d job%s did not succeed:\n%s", sum->jobs_failed,
+			sum->jobs, sum->jobs == 1 ? "" : "s", sum->failures.buf);
 		fprintf(stderr, "see 'jobrunner history', 'jobrunner show RUN' and 'jobrunner logs RUN'\n");
 	} else if (sum->failures.len) {
 		fprintf(stderr, "%s", sum->failures.buf);
@@ -220,17 +221,23 @@ static void print_summary(const struct jr_sched_summary *sum, bool tty)
 
 /* Runs the selection through the scheduler, prints the summary (always on
  * a terminal, only when something failed otherwise) and returns the exit
- * status. parallel 0: from the configuration. */
-/* Runs the jobs; *invocation_id (when not NULL) gets the batch's
- * invocations row, 0 if none was made. */
+ * status. parallel 0: from the configuration. *invocation_id (when not
+ * NULL) gets the batch's invocations row, 0 if none was made. */
 static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_job **jobs,
 		    size_t n, int parallel, int64_t *invocation_id)
 {
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_sched_summary sum;
 	struct jr_sched_opts so;
-	bool tty = isatty(2);
+	bool tty = isatty(2), live = tty;
+	size_t i;
 	int rc, r;
+
+	/* A job writing to jobrunner's own terminal would run into the
+	 * progress line: none then. */
+	for (i = 0; live && i < n; i++)
+		if (jobs[i]->out.kind == JR_IO_INHERIT || jobs[i]->err.kind == JR_IO_INHERIT)
+			live = false;
 
 	/* Each running job holds a few descriptors (pidfd, logs, lock):
 	 * the usual soft limit of 1024 would run out near -j 250. Its jobs
@@ -238,7 +245,7 @@ static int run_jobs(const struct jr_cli *cli, struct jr_cli_ctx *ctx, struct jr_
 	jr_spawn_raise_nofile(65536);
 	memset(&so, 0, sizeof(so));
 	so.parallel = parallel ? parallel : ctx->cfg.parallel;
-	so.progress = tty ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
+	so.progress = live ? JR_PROGRESS_TTY : JR_PROGRESS_NONE;
 	so.argc = cli->argc;
 	so.argv = cli->argv;
 	r = jr_sched_run(&ctx->cfg, &ctx->host, ctx->st, jobs, n, &so, &sum, &err);

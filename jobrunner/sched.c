@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ struct jobstate {
 	struct jr_job *job;
 	size_t *needs; /* indices of jobstates, SIZE_MAX-terminated */
 	size_t nunits, ndone, nok;
+	size_t nbad; /* units that did not succeed and count as failures */
 	char *logdir; /* log_dir/JOB: its logs and hooks' output */
 	enum { LOGDIR_UNCHECKED, LOGDIR_CHECKED, LOGDIR_MADE } logdir_state;
 	int lock_fd;   /* -1 when not held */
@@ -468,10 +470,16 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 		s->live++;
 	js->ndone++;
 	s->sum->units++;
-	if (final == JR_RUN_SUCCEEDED)
+	if (final == JR_RUN_SUCCEEDED) {
 		js->nok++;
-	else if (!benign)
+	} else if (!benign) {
 		s->sum->units_failed++;
+		js->nbad++;
+	}
+	if (js->ndone == js->nunits) {
+		s->sum->jobs++;
+		s->sum->jobs_failed += js->nbad > 0;
+	}
 	if (js->ndone == js->nunits && js->lock_fd >= 0) {
 		close(js->lock_fd); /* releases the flock */
 		js->lock_fd = -1;
@@ -602,6 +610,25 @@ static int record_unstarted(struct sched *s, struct unit *u, enum jr_run_status 
 	return ret;
 }
 
+/* A message of jobrunner's on stderr, "jobrunner: " and a line: on a
+ * terminal, the progress line is cleared first (the next redraws it), so
+ * that the two never run into each other. */
+JR_PRINTF(2, 3)
+static void say(struct sched *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->progress_shown) {
+		fputs("\r\033[K", stderr);
+		s->progress_shown = false;
+	}
+	fputs("jobrunner: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 /* ---- hooks ---- */
 
 static int job_log_dir(struct sched *s, struct unit *u, struct jr_err *err);
@@ -626,7 +653,7 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		if (job_log_dir(s, u, &e) == 0)
 			logpath = jr_xasprintf("%s/%s.hooks", s->js[u->js].logdir, u->run.id);
 		else
-			fprintf(stderr, "jobrunner: %s hooks of %s: %s\n", kind, u->job->name, e.msg);
+			say(s, "%s hooks of %s: %s", kind, u->job->name, e.msg);
 	}
 	for (i = 0; i < n; i++) {
 		struct jr_cmd *cmd = jr_cmd_new_argv((const char *const *)lists[i].v);
@@ -645,8 +672,8 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		jr_cmd_set_timeout(cmd, HOOK_TIMEOUT_MS, u->job->kill_grace_ms);
 		jr_cmd_set_kill_leftovers(cmd, true);
 		if (jr_cmd_start(cmd) < 0) {
-			fprintf(stderr, "jobrunner: %s hook of %s (run %s): %s\n", kind, u->job->name,
-				u->run.id, jr_cmd_error(cmd));
+			say(s, "%s hook of %s (run %s): %s", kind, u->job->name, u->run.id,
+			    jr_cmd_error(cmd));
 			jr_cmd_free(cmd);
 			continue;
 		}
@@ -665,11 +692,11 @@ static void hook_finished(struct sched *s, size_t i)
 	const struct jr_cmd_result *r = jr_cmd_result(h->cmd);
 
 	if (r->timed_out)
-		fprintf(stderr, "jobrunner: %s timed out\n", h->what);
+		say(s, "%s timed out", h->what);
 	else if (r->signal)
-		fprintf(stderr, "jobrunner: %s killed by signal %d\n", h->what, r->signal);
+		say(s, "%s killed by signal %d", h->what, r->signal);
 	else if (r->exit_code)
-		fprintf(stderr, "jobrunner: %s exited with code %d\n", h->what, r->exit_code);
+		say(s, "%s exited with code %d", h->what, r->exit_code);
 	jr_cmd_free(h->cmd);
 	free(h->what);
 	s->hooks[i] = s->hooks[--s->nhooks];
@@ -718,8 +745,8 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		/* A log that cannot go to its place stays where it is, and the
 		 * row says so: never lost. */
 		if (job_log_dir(s, u, &e) < 0 || jr_log_move(live, dest) < 0)
-			fprintf(stderr, "jobrunner: run %s: log kept at %s: %s\n", u->run.id,
-				*live, e.msg[0] ? e.msg : strerror(errno));
+			say(s, "run %s: log kept at %s: %s", u->run.id, *live,
+			    e.msg[0] ? e.msg : strerror(errno));
 		red = stored_tail(u, *live, 0);
 		*recorded = *live;
 	}
@@ -970,7 +997,13 @@ static int unit_ready(struct sched *s, struct unit *u, struct jr_err *err)
 		if (need->ndone < need->nunits)
 			return 0;
 		if (need->nok < need->nunits) {
-			char *why = jr_xasprintf("need '%s' did not succeed", need->job->name);
+			/* A need another invocation is running (forbid) did not
+			 * fail, but it did not succeed here either: say which. */
+			char *why = jr_xasprintf(need->lock_busy
+						     ? "need '%s' did not run here: another jobrunner "
+						       "is running it (concurrency: forbid)"
+						     : "need '%s' did not succeed",
+						 need->job->name);
 			int r = record_unstarted(s, u, JR_RUN_SKIPPED, why, false, err);
 
 			free(why);
@@ -1078,6 +1111,7 @@ static int step(struct sched *s, struct jr_err *err)
 	int64_t now = jr_mono_ms();
 	size_t i;
 	int r, freed = 0;
+	bool launched = false;
 
 	act_prune(s);
 	if (jr_store_batch_begin(s->st, err) < 0)
@@ -1134,7 +1168,10 @@ static int step(struct sched *s, struct jr_err *err)
 			return -1;
 		if (u->state != U_RUNNING)
 			freed = 1;
+		launched = true;
 	}
+	if (launched)
+		progress(s, false); /* the running count changed */
 	return freed;
 fail:
 	if (keep_step(s, err) == 0)

@@ -49,6 +49,7 @@ struct jr_sched_summary {
 	int runs; /* rows written (attempts, skipped and unrunnable) */
 	int succeeded, failed, timed_out, skipped, unrunnable;
 	int units, units_failed; /* (job, target) pairs, and those that did not succeed */
+	int jobs, jobs_failed;   /* jobs (all their targets done), those with a unit failed */
 	int interrupted;         /* the signal that stopped us (SIGINT/SIGTERM/SIGHUP), or 0 */
 	int64_t elapsed_ms;
 	int64_t invocation_id; /* the invocations row of this batch, 0 when none was made */
