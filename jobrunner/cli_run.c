@@ -324,8 +324,10 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	struct jr_cli_ctx ctx;
 	struct jr_job **due = NULL, **jobs = NULL;
 	int64_t *marks = NULL; /* what to record for due[i] (jr_cron_due) */
+	int64_t *lasts = NULL; /* its last tick as read, if it had one */
+	bool *had = NULL;
 	char **names = NULL;
-	size_t i, ndue = 0, n = 0;
+	size_t i, k, ndue = 0, n = 0;
 	bool dry = false;
 	int64_t now_ms, inv = 0;
 	time_t booted;
@@ -365,6 +367,8 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	booted = boot_time();
 	due = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*due));
 	marks = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*marks));
+	lasts = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*lasts));
+	had = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*had));
 	for (i = 0; i < ctx.jobs.n; i++) {
 		struct jr_job *job = ctx.jobs.jobs[i];
 		int64_t last_ms = 0, mark_ms;
@@ -380,9 +384,11 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		}
 		if (jr_cron_due(&job->cron, r == 1 ? 0 : last_ms, now_ms, booted, &mark_ms)) {
 			marks[ndue] = mark_ms;
+			lasts[ndue] = last_ms;
+			had[ndue] = r == 0;
 			due[ndue++] = job;
 		} else if (r == 1 && !dry &&
-			   jr_store_schedule_set(ctx.st, job->name, mark_ms, NULL, &err) < 0) {
+			   jr_store_schedule_claim(ctx.st, job->name, false, 0, mark_ms, &err) < 0) {
 			jr_cli_error("%s", err.msg);
 			rc = JR_EXIT_USAGE;
 			goto out;
@@ -396,13 +402,25 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	if (!ndue)
 		goto out;
 	/* Mark them ticked before running: a tick that crashes or overlaps
-	 * the next must not run them again for the same time. */
-	for (i = 0; i < ndue; i++)
-		if (jr_store_schedule_set(ctx.st, due[i]->name, marks[i], NULL, &err) < 0) {
+	 * the next must not run them again for the same time. Each mark is
+	 * taken only if the last tick read is still there: of two ticks at
+	 * once, one runs the job, the other leaves it. */
+	for (i = k = 0; i < ndue; i++) {
+		int r = jr_store_schedule_claim(ctx.st, due[i]->name, had[i], lasts[i], marks[i],
+						&err);
+
+		if (r < 0) {
 			jr_cli_error("%s", err.msg);
 			rc = JR_EXIT_USAGE;
 			goto out;
 		}
+		if (r == 1) {
+			due[k] = due[i];
+			marks[k++] = marks[i];
+		}
+	}
+	if (!(ndue = k))
+		goto out;
 	names = jr_xmalloc(ndue * sizeof(*names));
 	for (i = 0; i < ndue; i++)
 		names[i] = due[i]->name;
@@ -418,6 +436,8 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		}
 out:
 	free(names);
+	free(had);
+	free(lasts);
 	free(marks);
 	free(due);
 	free(jobs);

@@ -61,6 +61,8 @@ enum stmt_idx {
 	S_SCHED_GET,
 	S_SCHED_SET,
 	S_SCHED_SET_RUN,
+	S_SCHED_CLAIM,
+	S_SCHED_CLAIM_NEW,
 	S_COUNT
 };
 
@@ -128,6 +130,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	/* The first run of the job by that invocation: its ids begin with the
 	 * invocation's start (12 hex digits of ms), so runs_job reads only
 	 * the job's runs since then. */
+	/* A tick takes a job's due time only if no other took it first. */
+	[S_SCHED_CLAIM] = "UPDATE schedule SET last_tick_ms = ?2, last_run_id = NULL"
+			  " WHERE job = ?1 AND last_tick_ms = ?3",
+	[S_SCHED_CLAIM_NEW] = "INSERT INTO schedule (job, last_tick_ms) VALUES (?1, ?2)"
+			      " ON CONFLICT (job) DO NOTHING",
 	[S_SCHED_SET_RUN] = "UPDATE schedule SET last_run_id = (SELECT r.id FROM runs r WHERE"
 			    " r.job = ?1 AND r.id >= (SELECT printf('%012x', started_ms) FROM"
 			    " invocations WHERE id = ?3) AND r.invocation_id = ?3 ORDER BY r.id"
@@ -1602,6 +1609,26 @@ int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms,
 	sqlite3_bind_int64(s, 2, tick_ms);
 	bind_text(s, 3, run_id);
 	return write_end(st, stmt_exec(st, s, "recording schedule", err), err);
+}
+
+int jr_store_schedule_claim(struct jr_store *st, const char *job, bool had, int64_t last_tick_ms,
+			    int64_t tick_ms, struct jr_err *err)
+{
+	sqlite3_stmt *s = write_stmt(st, had ? S_SCHED_CLAIM : S_SCHED_CLAIM_NEW, err);
+	int changed;
+
+	if (!s)
+		return -1;
+	bind_text(s, 1, job);
+	sqlite3_bind_int64(s, 2, tick_ms);
+	if (had)
+		sqlite3_bind_int64(s, 3, last_tick_ms);
+	if (stmt_exec(st, s, "recording schedule", err) < 0)
+		return write_end(st, -1, err);
+	changed = sqlite3_changes(st->db);
+	if (write_end(st, 0, err) < 0)
+		return -1;
+	return changed == 1;
 }
 
 int jr_store_schedule_set_run(struct jr_store *st, const char *job, int64_t tick_ms,

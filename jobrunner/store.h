@@ -247,6 +247,12 @@ int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_ti
 /* Records tick_ms (and the run it started, run_id may be NULL) for job. */
 int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
 			  struct jr_err *err);
+/* Takes job's tick tick_ms for this tick, as one statement: only if its
+ * last tick is still last_tick_ms (had: the job had one; else only if it
+ * has none). Returns 1 when taken, 0 when another tick took it first (the
+ * caller must not run the job for it), -1 on error. */
+int jr_store_schedule_claim(struct jr_store *st, const char *job, bool had, int64_t last_tick_ms,
+			    int64_t tick_ms, struct jr_err *err);
 /* Records as job's last_run_id its first run made by invocation_id (NULL
  * when it made none), in one statement, and only while job's last tick is
  * still tick_ms: a later tick that marked the job meanwhile keeps its own. */

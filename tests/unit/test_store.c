@@ -1474,8 +1474,19 @@ static void test_schedule(void **state)
 	assert_int_equal(jr_store_schedule_set(st, "nightly", 2000, "abc", &err), 0);
 	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 0);
 	assert_int_equal(t, 2000);
+	/* A claim takes a tick only from the last tick read: of two ticks
+	 * that read the same, the second gets nothing. */
+	assert_int_equal(jr_store_schedule_claim(st, "nightly", true, 2000, 3000, &err), 1);
+	assert_int_equal(jr_store_schedule_claim(st, "nightly", true, 2000, 3000, &err), 0);
+	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 0);
+	assert_int_equal(t, 3000);
+	assert_int_equal(jr_store_schedule_claim(st, "fresh", false, 0, 500, &err), 1);
+	assert_int_equal(jr_store_schedule_claim(st, "fresh", false, 0, 600, &err), 0);
+	assert_int_equal(jr_store_schedule_get(st, "fresh", &t, &err), 0);
+	assert_int_equal(t, 500);
+	assert_int_equal(jr_store_schedule_set(st, "nightly", 3000, "abc", &err), 0);
 	jr_store_close(st);
-	assert_sql(path, "SELECT last_run_id FROM schedule", "abc");
+	assert_sql(path, "SELECT last_run_id FROM schedule WHERE job = 'nightly'", "abc");
 	free(path);
 }
 
