@@ -415,9 +415,23 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 		}
 		memset(&now, 0, sizeof(now));
 		/* Read-only (another user's database), nothing can be
-		 * recorded: the run stays running until its owner comes. */
-		if (follow && jr_store_writable(ctx->st) && jr_mono_ms() >= next_reconcile) {
-			if (jr_store_reconcile(ctx->st, NULL, &err) < 0) {
+		 * recorded: the run stays running until a command that may
+		 * write comes. The database is opened again instead: one
+		 * read while nothing had it open (jr_store_open_read) would
+		 * not see later changes. */
+		if (follow && jr_mono_ms() >= next_reconcile) {
+			int r;
+
+			if (jr_store_writable(ctx->st)) {
+				r = jr_store_reconcile(ctx->st, NULL, &err);
+			} else {
+				jr_store_close(ctx->st);
+				ctx->st = NULL;
+				r = jr_store_open_read(&ctx->st, ctx->cfg.database,
+						       ctx->cfg.sync_full ? JR_SYNC_FULL : JR_SYNC_NORMAL,
+						       &err);
+			}
+			if (r < 0) {
 				jr_cli_error("%s", err.msg);
 				rc = JR_EXIT_USAGE;
 				break;
@@ -488,6 +502,10 @@ static bool own_log(const struct jr_cli_ctx *ctx, const struct jr_run_row *r, co
 	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
 	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
 		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
+	/* A file in use, in a directory .running: wherever log_dir was
+	 * (a run that went under another configuration). */
+	if (!own && slash && slash - path >= 9 && !memcmp(slash - 9, "/.running", 9) && slash[1])
+		own = true;
 	if (!own && slash && slash > path && slash[1]) {
 		/* In .running, however log_dir is spelt (the configuration may
 		 * be reached through another path now). */

@@ -62,7 +62,8 @@ int jr_cli_machines(const struct jr_cli *cli, int argc, char **argv)
 	for (i = 0; i < ctx.host.tags.n; i++)
 		printf("%s%s", i ? ", " : "", ctx.host.tags.v[i]);
 	printf("%s\n", ctx.host.tags.n ? "" : "(none; set them in [local] tags)");
-	printf("\nbackends in preference order (%s):", ctx.cfg.path ? ctx.cfg.path : "built-in default");
+	printf("\nbackends in preference order (%s):",
+	       ctx.cfg.backends_set ? ctx.cfg.path : "built-in default");
 	for (i = 0; i < ctx.cfg.nbackends; i++)
 		printf(" %s%s", ctx.cfg.backends[i],
 		       jr_backend_find(ctx.cfg.backends[i]) ? "" : " (not available in this build)");

@@ -427,11 +427,13 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	rc = select_jobs(&ctx, names, ndue, NULL, &jobs, &n);
 	if (rc == JR_EXIT_OK)
 		rc = run_jobs(cli, &ctx, jobs, n, par, &inv);
-	/* Which run each due job got (schedule.last_run_id). */
+	/* Which run each due job got (schedule.last_run_id). Failing to
+	 * record it is an error, but not one to hide how the jobs went. */
 	for (i = 0; inv && i < ndue; i++)
 		if (jr_store_schedule_set_run(ctx.st, due[i]->name, marks[i], inv, &err) < 0) {
 			jr_cli_error("%s", err.msg);
-			rc = JR_EXIT_USAGE;
+			if (rc == JR_EXIT_OK)
+				rc = JR_EXIT_USAGE;
 			break;
 		}
 out:

@@ -472,6 +472,7 @@ int jr_config_load_buffer(struct jr_config *cfg, const char *name, const char *d
 			 "backends: expected a list of backend names, got an empty value");
 	if (c.failed)
 		goto fail;
+	cfg->backends_set = cfg->nbackends > 0;
 	if (cfg->nbackends == 0)
 		strv_push(&cfg->backends, &cfg->nbackends, "local");
 	free(cwd);

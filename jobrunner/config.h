@@ -27,6 +27,7 @@ struct jr_config {
 	bool sync_full; /* [jobrunner] synchronous = full (default normal) */
 	char **backends; /* NULL-terminated preference order; default: local */
 	size_t nbackends;
+	bool backends_set; /* backends came from the file, not the default */
 
 	char **local_tags; /* [local] tags */
 	size_t nlocal_tags;

@@ -26,7 +26,9 @@ int jr_cron_parse(const char *expr, struct jr_cron *out, char *errbuf, size_t er
  * at the jump, once, when the hour is fixed ("30 2 * * *", @daily), and not
  * at all when the hour is written with '*'; where it goes back, the times
  * it repeats fire once (the first time) when the hour is fixed, twice with
- * '*', which follows the clock. As Vixie cron and cronie do. */
+ * '*', which follows the clock. Close to Vixie cron and cronie, which
+ * also count a '*' minute as a wildcard ("*\/15 2 * * *" does not fire at
+ * the jump there; it does here). */
 time_t jr_cron_next(const struct jr_cron *c, time_t t);
 /* `jobrunner tick`'s rule: whether a job scheduled c is due at now_ms (the
  * wall clock), given the mark its last tick recorded (last_ms, 0: never

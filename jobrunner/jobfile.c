@@ -1733,7 +1733,7 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 			if (strv_has(&set->invalid, a->needs.v[k])) {
 				check_err(
 				    &cs, a->source_file, a->needs_pos[k].line, a->needs_pos[k].col,
-				    "needs: job '%s' has errors (reported above)", a->needs.v[k]);
+				    "needs: job '%s' has errors of its own (reported with it)", a->needs.v[k]);
 				continue;
 			}
 			{

@@ -429,41 +429,20 @@ void jr_job_finish(struct jr_job *job)
 
 char *jr_job_redact_dup(const struct jr_job *job, const char *text, const char *const *extra_values)
 {
-	const char **vals = NULL;
-	size_t n = 0, alloc = 0, i, k;
-	struct jr_buf b = JR_BUF_INIT;
-	const char *p;
+	const char **vals;
+	size_t n = 0, i;
+	char *red;
 
-	for (i = 0; job && i < job->nenv_set; i++) {
-		if (job->env_set[i].value[0] && is_secret(job, job->env_set[i].key)) {
-			jr_xgrow((void **)&vals, &alloc, n + 1, sizeof(*vals));
+	for (i = 0; extra_values && extra_values[i]; i++)
+		;
+	vals = jr_xmalloc(((job ? job->nenv_set : 0) + i + 1) * sizeof(*vals));
+	for (i = 0; job && i < job->nenv_set; i++)
+		if (is_secret(job, job->env_set[i].key))
 			vals[n++] = job->env_set[i].value;
-		}
-	}
-	for (i = 0; extra_values && extra_values[i]; i++) {
-		if (extra_values[i][0]) {
-			jr_xgrow((void **)&vals, &alloc, n + 1, sizeof(*vals));
-			vals[n++] = extra_values[i];
-		}
-	}
-	if (n == 0)
-		return jr_xstrdup(text);
-	if (n > 1)
-		qsort(vals, n, sizeof(*vals), len_desc);
-	jr_buf_init(&b);
-	for (p = text; *p;) {
-		for (k = 0; k < n; k++) {
-			size_t l = strlen(vals[k]);
-
-			if (*p == vals[k][0] && strncmp(p, vals[k], l) == 0) {
-				jr_buf_adds(&b, "***");
-				p += l;
-				break;
-			}
-		}
-		if (k == n)
-			jr_buf_addch(&b, *p++);
-	}
+	for (i = 0; extra_values && extra_values[i]; i++)
+		vals[n++] = extra_values[i];
+	vals[n] = NULL;
+	red = jr_redact(text, vals, false);
 	free(vals);
-	return jr_buf_detach(&b, NULL);
+	return red;
 }

@@ -131,10 +131,10 @@ int jr_log_move(char **path, const char *dest)
 
 char *jr_log_tail(const char *path, size_t max)
 {
-	return jr_log_tail_from(path, 0, max, NULL);
+	return jr_log_tail_from(path, 0, max, false, NULL);
 }
 
-char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool *cut)
+char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool follow, bool *cut)
 {
 	struct jr_buf b = JR_BUF_INIT;
 	struct stat st;
@@ -146,7 +146,7 @@ char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool *cut)
 		*cut = false;
 	if (!path)
 		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {

@@ -65,7 +65,9 @@ char *jr_log_tail(const char *path, size_t max);
 /* As jr_log_tail, of what the file holds past its first from bytes (all of
  * it when it is shorter: it was truncated or replaced since). *cut (may be
  * NULL) tells whether the text starts past from, some of it left out: its
- * first bytes may be the end of something longer. */
-char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool *cut);
+ * first bytes may be the end of something longer. follow: a symlink as
+ * the last component is followed (a file the job's definition names; a
+ * log of jobrunner's own never is). */
+char *jr_log_tail_from(const char *path, int64_t from, size_t max, bool follow, bool *cut);
 
 #endif

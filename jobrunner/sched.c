@@ -526,64 +526,35 @@ static char *redact(const struct jr_job *job, const char *text)
 	return red;
 }
 
-/* How many of text's first bytes may be the end of a secret that started
- * before it: the longest proper suffix of one of vals that text starts with. */
-static size_t partial_secret_len(const char *text, const char *const *vals)
-{
-	size_t i, j, l, best = 0;
-
-	for (i = 0; vals[i]; i++) {
-		l = strlen(vals[i]);
-		for (j = l - 1; j > best; j--)
-			if (text[0] == vals[i][l - j] && !strncmp(text, vals[i] + l - j, j)) {
-				best = j;
-				break;
-			}
-	}
-	return best;
-}
-
 /* The last TAIL_BYTES of what the file at path holds past its first from
  * bytes, redacted; NULL when there is nothing. Redaction comes before the
  * cut, or a secret across the cut would be stored in part: the text read
  * is longer by the longest secret's length but one, so that every secret
- * reaching into the last TAIL_BYTES is whole in it. When the text starts
- * after from, its first bytes may be the end of a secret that started
- * before it, which nothing matches: what they became is left out. */
-static char *stored_tail(const struct unit *u, const char *path, int64_t from)
+ * reaching into the last TAIL_BYTES is whole in it; and when the text
+ * read starts after from, its first bytes may be the end of a secret that
+ * began before it, which jr_redact hides too (cut_before). */
+static char *stored_tail(const struct unit *u, const char *path, int64_t from, bool follow)
 {
 	const char **vals = secret_values(u->job, SECRETS_ALL);
-	size_t i, l, longest = 0, shortest = SIZE_MAX, drop = 0, len;
+	size_t i, l, longest = 0, len;
 	char *t, *red;
 	bool cut;
 
 	for (i = 0; vals[i]; i++) {
 		l = strlen(vals[i]);
 		longest = l > longest ? l : longest;
-		shortest = l < shortest ? l : shortest;
 	}
-	t = jr_log_tail_from(path, from, TAIL_BYTES + (longest ? longest - 1 : 0), &cut);
-	if (t && cut)
-		drop = partial_secret_len(t, vals);
+	t = jr_log_tail_from(path, from, TAIL_BYTES + (longest ? longest - 1 : 0), follow, &cut);
+	if (!t) {
+		free(vals);
+		return NULL;
+	}
+	red = jr_redact(t, vals, cut);
 	free(vals);
-	if (!t)
-		return NULL;
-	red = redact(u->job, t);
 	free(t);
-	/* Those drop bytes became as many, or fewer where a secret in them
-	 * became "***" (what is left out then is "***" or more): more only
-	 * through secrets shorter than "***". */
-	if (drop && shortest < 3)
-		drop = (drop * 3 + shortest - 1) / shortest;
 	len = strlen(red);
-	if (len > TAIL_BYTES && len - TAIL_BYTES > drop)
-		drop = len - TAIL_BYTES;
-	if (drop >= len) {
-		free(red);
-		return NULL;
-	}
-	if (drop)
-		memmove(red, red + drop, len - drop + 1);
+	if (len > TAIL_BYTES)
+		memmove(red, red + len - TAIL_BYTES, TAIL_BYTES + 1);
 	return red;
 }
 
@@ -747,7 +718,7 @@ static char *log_end(struct sched *s, struct unit *u, int *fd, char **live, cons
 		if (job_log_dir(s, u, &e) < 0 || jr_log_move(live, dest) < 0)
 			say(s, "run %s: log kept at %s: %s", u->run.id, *live,
 			    e.msg[0] ? e.msg : strerror(errno));
-		red = stored_tail(u, *live, 0);
+		red = stored_tail(u, *live, 0, false);
 		*recorded = *live;
 	}
 	*fd = -1;
@@ -784,7 +755,7 @@ static char *file_tail(struct unit *u, const struct jr_io *io, int64_t from)
 {
 	if (io->kind != JR_IO_FILE)
 		return NULL;
-	return stored_tail(u, io->path, from);
+	return stored_tail(u, io->path, from, true);
 }
 
 /* Finishes the current attempt's row from cmd's result (cmd may be NULL
@@ -854,15 +825,17 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 						jr_kill_reason_name(sigs[i].reason), err) < 0)
 				ret = -1;
 	}
+	/* A job's own files hold what it wrote only if it ran (an attempt
+	 * that never started has no from offsets either). */
 	if (u->out_fd >= 0)
 		out_tail = log_end(s, u, &u->out_fd, &u->out_live, u->stdout_path, reuse,
 				   &u->run.stdout_path);
-	else
+	else if (r)
 		out_tail = file_tail(u, &u->job->out, u->out_from);
 	if (u->err_fd >= 0)
 		err_tail = log_end(s, u, &u->err_fd, &u->err_live, u->stderr_path, reuse,
 				   &u->run.stderr_path);
-	else
+	else if (r)
 		err_tail = file_tail(u, &u->job->err, u->err_from);
 	if (u->job->err.kind == JR_IO_STDOUT)
 		u->run.stderr_path = u->run.stdout_path;
@@ -1094,6 +1067,8 @@ static int keep_step(struct sched *s, const struct jr_err *cause)
 	free(why);
 	if (ret == 0)
 		ret = jr_store_batch_commit(s->st, &e);
+	if (ret < 0) /* the step's ends are then lost: ending the invocation marks them */
+		say(s, "recording the last step: %s", e.msg);
 	return ret;
 }
 
@@ -1223,11 +1198,9 @@ static void handle_signals(struct sched *s)
 		if (s->stopping)
 			continue;
 		s->stopping = c;
-		if (s->progress_shown)
-			fputc('\n', stderr);
-		fprintf(stderr, "jobrunner: %s: stopping; terminating %zu running job%s\n",
-			c == SIGINT ? "interrupted" : c == SIGHUP ? "hangup" : "terminated",
-			s->nrunning, s->nrunning == 1 ? "" : "s");
+		say(s, "%s: stopping; terminating %zu running job%s",
+		    c == SIGINT ? "interrupted" : c == SIGHUP ? "hangup" : "terminated", s->nrunning,
+		    s->nrunning == 1 ? "" : "s");
 		for (i = 0; i < s->nact; i++)
 			if (s->u[s->act[i]].state == U_RUNNING)
 				jr_cmd_terminate(s->u[s->act[i]].cmd, JR_KILL_INTERRUPT);

@@ -843,9 +843,11 @@ static int io_source(struct jr_cmd *cmd, struct prep *p, struct io_spec *io, boo
 			return -1;
 		}
 		keep_close(p, fd);
-		fl = fcntl(fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		/* The child must not get a non-blocking descriptor. */
+		if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+			cmd_fail(cmd, errno, "open %s: fcntl", io->path);
+			return -1;
+		}
 		return fd;
 	}
 	case IO_BUFFER:

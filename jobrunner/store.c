@@ -127,18 +127,19 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SCHED_SET] = "INSERT INTO schedule (job, last_tick_ms, last_run_id) VALUES (?, ?, ?)"
 			" ON CONFLICT (job) DO UPDATE SET last_tick_ms = excluded.last_tick_ms,"
 			" last_run_id = excluded.last_run_id",
-	/* The first run of the job by that invocation: its ids begin with the
-	 * invocation's start (12 hex digits of ms), so runs_job reads only
-	 * the job's runs since then. */
 	/* A tick takes a job's due time only if no other took it first. */
 	[S_SCHED_CLAIM] = "UPDATE schedule SET last_tick_ms = ?2, last_run_id = NULL"
 			  " WHERE job = ?1 AND last_tick_ms = ?3",
 	[S_SCHED_CLAIM_NEW] = "INSERT INTO schedule (job, last_tick_ms) VALUES (?1, ?2)"
 			      " ON CONFLICT (job) DO NOTHING",
+	/* The first run of the job by that invocation: run ids begin with 12
+	 * hex digits of when they were made, in ms, so runs_job reads only the
+	 * job's runs since the invocation began (less ten minutes, should the
+	 * clock have been set back meanwhile). */
 	[S_SCHED_SET_RUN] = "UPDATE schedule SET last_run_id = (SELECT r.id FROM runs r WHERE"
-			    " r.job = ?1 AND r.id >= (SELECT printf('%012x', started_ms) FROM"
-			    " invocations WHERE id = ?3) AND r.invocation_id = ?3 ORDER BY r.id"
-			    " LIMIT 1) WHERE job = ?1 AND last_tick_ms = ?2",
+			    " r.job = ?1 AND r.id >= (SELECT printf('%012x', max(started_ms - 600000,"
+			    " 0)) FROM invocations WHERE id = ?3) AND r.invocation_id = ?3"
+			    " ORDER BY r.id LIMIT 1) WHERE job = ?1 AND last_tick_ms = ?2",
 };
 /* clang-format on */
 
@@ -1011,14 +1012,28 @@ out:
 
 int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status, struct jr_err *err)
 {
-	sqlite3_stmt *s = write_stmt(st, S_INV_END, err);
+	sqlite3_stmt *s = write_stmt(st, S_RUNS_LOSE, err);
+	int64_t now = jr_now_ms();
+	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, jr_now_ms());
-	sqlite3_bind_int(s, 2, exit_status);
+	/* A run still unfinished now would stay so for good (reconciling
+	 * looks only at live invocations): one whose end the invocation could
+	 * not record (its database failed in the middle of a step) is lost. */
+	sqlite3_bind_text(s, 1, "jobrunner ended without recording its end", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int64(s, 3, id);
-	return write_end(st, stmt_exec(st, s, "ending invocation", err), err);
+	rc = stmt_exec(st, s, "ending invocation", err);
+	if (rc == 0 && !(s = stmt_get(st, S_INV_END, err)))
+		rc = -1;
+	if (rc == 0) {
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int(s, 2, exit_status);
+		sqlite3_bind_int64(s, 3, id);
+		rc = stmt_exec(st, s, "ending invocation", err);
+	}
+	return write_end(st, rc, err);
 }
 
 struct gone {

@@ -71,7 +71,8 @@ int jr_store_open(struct jr_store **out, const char *path, enum jr_sync_mode syn
 		  struct jr_err *err);
 /* Opens for a command that only reads the history (history, show, logs):
  * never creates it or its directory: a database that does not exist (or
- * an empty file) reads as a history without runs. One that can be written
+ * an empty file it may not write) reads as a history without runs. One
+ * that can be written (an empty file too, which becomes a database)
  * is opened as jr_store_open opens it (WAL, migrated; the caller may
  * reconcile); one that cannot (no write access to it, or to its directory
  * while it is not in use) is opened read-only: not switched to WAL, not
@@ -102,6 +103,9 @@ int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
  * pid and this process's start time (for reconcile). */
 int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, int64_t *id_out,
 			      struct jr_err *err);
+/* Ends it, with jobrunner's exit status; in the same transaction, any of
+ * its runs still unfinished (their end could not be recorded) become lost:
+ * no run stays running under an invocation that ended. */
 int jr_store_invocation_end(struct jr_store *st, int64_t id, int exit_status, struct jr_err *err);
 
 /* Records a job definition if this (name, hash) is new. */

@@ -275,6 +275,47 @@ void jr_buf_add_json_str(struct jr_buf *b, const char *s)
 		jr_buf_add_json_strn(b, s, strlen(s));
 }
 
+char *jr_redact(const char *text, const char *const *vals, bool cut_before)
+{
+	size_t n = strlen(text), i, k, l, j;
+	struct jr_buf b = JR_BUF_INIT;
+	unsigned char *hide;
+	bool any = false;
+
+	for (k = 0; vals && vals[k]; k++)
+		any |= vals[k][0] != '\0';
+	if (!any || n == 0)
+		return jr_xstrdup(text);
+	hide = jr_xcalloc(n, 1);
+	for (k = 0; vals[k]; k++) {
+		const char *v = vals[k];
+
+		if (!(l = strlen(v)))
+			continue;
+		for (i = 0; i + l <= n; i++)
+			if (text[i] == v[0] && !memcmp(text + i, v, l))
+				memset(hide + i, 1, l);
+		/* The longest proper suffix of v that text starts with. */
+		for (j = l - 1; cut_before && j > 0; j--)
+			if (j <= n && !memcmp(text, v + l - j, j)) {
+				memset(hide, 1, j);
+				break;
+			}
+	}
+	jr_buf_init(&b);
+	for (i = 0; i < n;) {
+		if (!hide[i]) {
+			jr_buf_addch(&b, text[i++]);
+			continue;
+		}
+		jr_buf_adds(&b, "***");
+		while (i < n && hide[i])
+			i++;
+	}
+	free(hide);
+	return jr_buf_detach(&b, NULL);
+}
+
 char *jr_path_abs(const char *dir, const char *p)
 {
 	if (p[0] == '/')

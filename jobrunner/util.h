@@ -66,6 +66,15 @@ int jr_parse_size(const char *s, uint64_t *out);
  * frees. Nothing else is normalised. */
 char *jr_path_abs(const char *dir, const char *p);
 
+/* text with every byte that belongs to an occurrence of one of vals (a
+ * NULL-terminated list; empty values are ignored) hidden: each run of such
+ * bytes becomes "***". Occurrences may overlap; the result does not depend
+ * on the order of vals or on where a scan starts. With cut_before (text is
+ * the end of something longer), text's first bytes are also hidden when
+ * they are the end of a value, as a value that began before text would
+ * leave them. Returns a new string. */
+char *jr_redact(const char *text, const char *const *vals, bool cut_before);
+
 /* Levenshtein distance between a and b, ignoring ASCII case, for "did you
  * mean" hints: SIZE_MAX when either is longer than 64 bytes. */
 size_t jr_edit_distance(const char *a, const char *b);

@@ -28,5 +28,14 @@ contains "and names it" "$T/err" "unexpected argument 'extra'"
 (cd "$T" && "$JR" machines >"$T/m.out" 2>&1)
 contains "machines without a configuration file names the built-in default" "$T/m.out" \
 	"backends in preference order (built-in default): local"
+mkdir -p "$T/c"
+printf '[jobrunner]\nparallel = 2\n' >"$T/c/jobrunner.ini"
+chmod 644 "$T/c/jobrunner.ini"
+"$JR" -c "$T/c/jobrunner.ini" machines >"$T/m.out" 2>&1
+contains "... and so does one with a file that does not set backends" "$T/m.out" \
+	"backends in preference order (built-in default): local"
+printf '[jobrunner]\nbackends = local\n' >"$T/c/jobrunner.ini"
+"$JR" -c "$T/c/jobrunner.ini" machines >"$T/m.out" 2>&1
+contains "a file that sets them is named" "$T/m.out" "backends in preference order ($T/c/jobrunner.ini): local"
 
 done_testing

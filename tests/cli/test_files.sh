@@ -14,6 +14,7 @@ jobs:
   - {name: fifo-out, command: [echo, hi], stdout: {file: ../out.fifo}}
   - {name: other, command: [true]}
   - {name: to-link, command: [echo, through the link], stdout: {file: ../link.log, append: true}}
+  - {name: flags, command: [grep, ^flags, /proc/self/fdinfo/1], stdout: {file: ../flags.txt}}
 EOF2
 start=$SECONDS
 expect_exit 1 "a FIFO nobody reads fails only its own job" timeout -k 5 20 "$JR" -c "$P/jobrunner.ini" run -j 2
@@ -24,6 +25,9 @@ contains "saying why" <(q "select error from runs where job='fifo-out'") "a FIFO
 equals "the other job ran" "$(q "select status from runs where job='other'")" succeeded
 equals "a symlinked stdout file is written through" "$(cat "$P/real.log")" "through the link"
 check "and stays a symlink" test -L "$P/link.log"
+flags=$(awk '{print $2}' "$P/flags.txt")
+check "the job's file descriptor is blocking (O_NONBLOCK, used to open it, is cleared)" \
+	test -n "$flags" -a $((0$flags & 04000)) -eq 0
 
 # With a reader, the job writes into the FIFO.
 exec 7<>"$P/out.fifo"

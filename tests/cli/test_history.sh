@@ -271,6 +271,14 @@ wait "$runner" 2>/dev/null
 ln -s "$P" "$T/p-link"
 expect_exit 0 "logs of the lost run through another path to log_dir" "$JR" -c "$T/p-link/jobrunner.ini" logs "$kid"
 equals "prints what it wrote" "$(cat "$T/out")" "a"
+# ... and under a configuration whose log_dir is elsewhere now.
+mkdir -p "$T/other"
+sed "s|^log_dir = .*|log_dir = $T/other/logs|; s|^database = .*|database = $DB|; s|^jobs_dir = .*|jobs_dir = $P/jobs.d|" \
+	"$P/jobrunner.ini" >"$T/other/jobrunner.ini"
+chmod 644 "$T/other/jobrunner.ini"
+grep -q "^log_dir = $T/other/logs" "$T/other/jobrunner.ini" || echo "log_dir = $T/other/logs" >>"$T/other/jobrunner.ini"
+expect_exit 0 "logs of the lost run with log_dir moved since" "$JR" -c "$T/other/jobrunner.ini" logs "$kid"
+equals "prints what it wrote" "$(cat "$T/out")" "a"
 # The job (its own session, pid = process group) outlived its jobrunner.
 kill -9 -- "-$kpid" 2>/dev/null
 

@@ -319,9 +319,10 @@ job fatal.yaml <<'EOF2'
 jobs:
   - {name: fatal-a, command: [sleep, "30"]}
   - {name: fatal-b, shell: "sleep 0.5"}
-  - {name: fatal-d, command: ["true"], needs: [fatal-b]}
+  - {name: fatal-d, command: ["true"], needs: [fatal-b], stdout: {file: ../fatal-d.out, append: true}}
   - {name: fatal-c, command: ["true"], needs: [fatal-b]}
 EOF2
+echo "an earlier run's output" >"$P/fatal-d.out"
 # fatal-c's lock file cannot be opened: once fatal-b ended, one step
 # records its end and fatal-d's start, then fails on fatal-c.
 mkdir -p "$P/db/locks/fatal-c.lock"
@@ -336,6 +337,8 @@ equals "the job that ended in the step that failed is recorded as it ended" \
 	"$(q "select status, error is null from runs where job='fatal-b'")" "succeeded|1"
 equals "the job that step was to start: failed to start, with jobrunner's error" \
 	"$(q "select status, error from runs where job='fatal-d'")" "failed|not started: $why"
+equals "and no tail from its file, which it never wrote" \
+	"$(q "select stdout_tail is null from runs where job='fatal-d'")" 1
 equals "the job not started: skipped, with jobrunner's error" \
 	"$(q "select status, error from runs where job='fatal-c'")" "skipped|not started: $why"
 equals "the signal it got is not an operator's interrupt" \

@@ -76,10 +76,15 @@ jobs:
       secret: [TOK]
     stdout: {file: cut-file.out}
     command: [python3, -c, 'import os, sys; sys.stdout.write("c" * 7 + os.environ["TOK"] + "x" * 4066)']
+  - name: cut-overlap
+    env:
+      set: {S1: "ABcdAB", S2: "cdABSECRETPART0123456789abcdefghijklmn"}
+      secret: [S1, S2]
+    command: [python3, -c, 'import os, sys; e = os.environ; sys.stdout.write("z" * 100 + e["S1"] + e["S2"] + "x" * 1000 + e["S2"] + "x" * 3055)']
 EOF2
-ETOK=$etok jr run cut-log cut-far cut-inside cut-env cut-file >"$T/cut.out" 2>&1
-equals "the jobs ran" "$(q "select count(*) from runs where job like 'cut-%' and status='succeeded'")" 5
-for part in "${tok:1}" "${tok:10}" "${tok:20}" "${etok:10}" "${etok:30}"; do
+ETOK=$etok jr run cut-log cut-far cut-inside cut-env cut-file cut-overlap >"$T/cut.out" 2>&1
+equals "the jobs ran" "$(q "select count(*) from runs where job like 'cut-%' and status='succeeded'")" 6
+for part in "${tok:1}" "${tok:10}" "${tok:20}" "${etok:10}" "${etok:30}" SECRETPART 0123456789abcdefghijklmn; do
 	check "no part of a secret across the cut in the database ($part)" \
 		bash -c "! grep -a -q -- '$part' '$DB' && ! cat '$DB'-wal 2>/dev/null | grep -a -q -- '$part'"
 done
@@ -89,17 +94,19 @@ equals "the tail holds the secret redacted, and what followed it" \
 	"$(q "select stdout_tail = '***$xs' from runs where job='cut-log'")" 1
 equals "a secret before the cut is left out, the tail ends as the output did" \
 	"$(q "select substr(stdout_tail, -4066) = '$xs', instr(stdout_tail, 'tok') from runs where job='cut-far'")" "1|0"
-equals "text read that starts inside a secret: its part is left out" \
-	"$(q "select stdout_tail = '$(printf 'z%.0s' $(seq 2000))***$(printf 'z%.0s' $(seq 2056))' from runs where job='cut-inside'")" 1
+equals "text read that starts inside a secret: its part is hidden" \
+	"$(q "select stdout_tail = '***$(printf 'z%.0s' $(seq 2000))***$(printf 'z%.0s' $(seq 2056))' from runs where job='cut-inside'")" 1
+equals "secrets that overlap, the text read starting inside one: all hidden" \
+	"$(q "select stdout_tail = '***$(printf 'x%.0s' $(seq 1000))***$(printf 'x%.0s' $(seq 3055))' from runs where job='cut-overlap'")" 1
 equals "an inherited secret across the cut: redacted, what followed kept" \
 	"$(q "select substr(stderr_tail, -4070) = '$(printf 'y%.0s' $(seq 4070))', instr(stderr_tail, 'etok') from runs where job='cut-env'")" "1|0"
 equals "a job's own file: its tail too" \
 	"$(q "select stdout_tail = 'ccccccc***$xs' from runs where job='cut-file'")" 1
-for j in cut-log cut-far cut-inside cut-env cut-file; do
+for j in cut-log cut-far cut-inside cut-env cut-file cut-overlap; do
 	jr show "$j" >"$T/show" 2>&1
 	jr show "$j" --json >>"$T/show" 2>&1
-	check "show and show --json of $j: no part of either secret" \
-		bash -c "! grep -q -e '${tok:1}' -e '${etok:20}' '$T/show'"
+	check "show and show --json of $j: no part of any secret" \
+		bash -c "! grep -q -e '${tok:20}' -e '${etok:20}' -e SECRETPART -e ghijklmn '$T/show'"
 done
 
 done_testing

@@ -126,9 +126,27 @@ kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 
 expect_exit 0 "history without write access after the runner vanished" reader history long
 lacks "does not record it lost" "$T/err" "lost"
 equals "it stays running" "$(q "select count(*) from runs where job='long' and status='running'")" 1
+# A reader following the run meanwhile (its log made readable to it) reads
+# the database afresh, and so sees when a command that can write records
+# the run lost, even when it first read the database while nothing had it
+# open (q closed it last: no -wal, no -shm).
+live=$(q "select stdout_path from runs where job='long' and status='running'")
+chmod 755 "$P/db/logs" "$(dirname "$live")"
+chmod 644 "$live"
+check "nothing has the database open" test ! -e "$DB-wal" -a ! -e "$DB-shm"
+reader logs --follow long >"$T/follow.out" 2>"$T/follow.err" &
+follower=$!
+sleep 1.5
+check "the follower follows" kill -0 "$follower"
 chmod 644 "$DB"
 expect_exit 0 "a command that can write records it" jr history long
 contains "and says so" "$T/err" "recorded as lost"
+wait_for "the follower sees it and ends" 10 bash -c "! kill -0 $follower 2>/dev/null"
+kill "$follower" 2>/dev/null
+wait "$follower"
+equals "... with exit 0" "$?" 0
+contains "saying the run is lost" "$T/follow.err" "is lost"
+chmod 700 "$P/db/logs" "$(dirname "$live")"
 
 # An older schema needs migrating, which needs write access.
 ver=$(q "PRAGMA user_version")

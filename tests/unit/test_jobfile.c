@@ -991,7 +991,7 @@ static void test_check(void **state)
 	assert_int_equal(f->set.n, 1);
 	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
 	assert_diag(f, 2, "timeout: expected a duration");
-	assert_diag(f, 3, "t.yaml:3:39: needs: job 'prepare' has errors (reported above)");
+	assert_diag(f, 3, "t.yaml:3:39: needs: job 'prepare' has errors of its own (reported with it)");
 	assert_false(has_diag(f, 0, "unknown job"));
 	assert_int_equal(jr_jobset_load_buffer(&f->set, "u.yaml",
 					       "name: late\ncommand: [x]\nneeds: [prepare, nope]\n",

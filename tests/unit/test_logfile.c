@@ -297,31 +297,43 @@ static void test_tail_from(void **state)
 	assert_true(fd >= 0);
 	put(fd, "earlier run\n");
 	/* nothing written past the offset: nothing, not the earlier run's */
-	assert_null(jr_log_tail_from(path, 12, 16, &cut));
+	assert_null(jr_log_tail_from(path, 12, 16, false, &cut));
 	assert_false(cut);
 	put(fd, "this run");
 	close(fd);
-	tail = jr_log_tail_from(path, 12, 16, &cut);
+	tail = jr_log_tail_from(path, 12, 16, false, &cut);
 	assert_string_equal(tail, "this run");
 	assert_false(cut);
 	free(tail);
-	tail = jr_log_tail_from(path, 12, 8, &cut);
+	tail = jr_log_tail_from(path, 12, 8, false, &cut);
 	assert_string_equal(tail, "this run");
 	assert_false(cut); /* exactly what is past the offset */
 	free(tail);
-	tail = jr_log_tail_from(path, 12, 3, &cut);
+	tail = jr_log_tail_from(path, 12, 3, false, &cut);
 	assert_string_equal(tail, "run");
 	assert_true(cut);
 	free(tail);
-	tail = jr_log_tail_from(path, 0, 100, &cut);
+	tail = jr_log_tail_from(path, 0, 100, false, &cut);
 	assert_string_equal(tail, "earlier run\nthis run");
 	assert_false(cut);
 	free(tail);
 	/* a file shorter than the offset was truncated since: all of it */
-	tail = jr_log_tail_from(path, 1000, 100, NULL);
+	tail = jr_log_tail_from(path, 1000, 100, false, NULL);
 	assert_string_equal(tail, "earlier run\nthis run");
 	free(tail);
-	assert_null(jr_log_tail_from(NULL, 0, 16, &cut));
+	assert_null(jr_log_tail_from(NULL, 0, 16, false, &cut));
+	/* A symlink is read through only when asked (a job's own file). */
+	{
+		char *link = testdir_path("tail-link");
+
+		assert_int_equal(symlink(path, link), 0);
+		assert_null(jr_log_tail_from(link, 0, 100, false, &cut));
+		tail = jr_log_tail_from(link, 0, 100, true, &cut);
+		assert_string_equal(tail, "earlier run\nthis run");
+		free(tail);
+		unlink(link);
+		free(link);
+	}
 	unlink(path);
 	free(path);
 }

@@ -195,6 +195,41 @@ static void test_path_abs(void **state)
 	assert_abs("/base", "../up", "/base/../up"); /* nothing else normalised */
 }
 
+static void expect_redact(const char *text, const char *const *vals, bool cut, const char *want)
+{
+	char *got = jr_redact(text, vals, cut);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Every byte of every occurrence is hidden, whatever the order of the
+ * values and however they overlap; with cut_before, the end of a value
+ * that began before the text too. */
+static void test_redact(void **state)
+{
+	const char *none[] = { NULL }, *empty[] = { "", NULL };
+	const char *ab[] = { "abcdef", "defghi", NULL }, *ba[] = { "defghi", "abcdef", NULL };
+	const char *s3[] = { "ABcdAB", "cdABSECRET", NULL };
+
+	(void)state;
+	expect_redact("x abcdef y", none, false, "x abcdef y");
+	expect_redact("x abcdef y", empty, false, "x abcdef y");
+	expect_redact("x abcdef y abcdef", ab, false, "x *** y ***");
+	/* overlapping occurrences: nothing of either is left */
+	expect_redact("1abcdefghi2", ab, false, "1***2");
+	expect_redact("1abcdefghi2", ba, false, "1***2");
+	/* a value matching inside another's start must not expose the rest */
+	expect_redact("ABcdABSECRET tail", s3, false, "*** tail");
+	/* adjacent occurrences are one run */
+	expect_redact("abcdefabcdef", ab, false, "***");
+	/* the text starts inside a value: its end is hidden only when cut */
+	expect_redact("efghi and more", ab, false, "efghi and more");
+	expect_redact("efghi and more", ab, true, "*** and more");
+	expect_redact("dABSECRET!", s3, true, "***!");
+	expect_redact("", ab, true, "");
+}
+
 static void test_closest(void **state)
 {
 	const char *const keys[] = {"jobs_dir", "database", "log_dir", "parallel"};
@@ -219,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_duration),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_open_trusted),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
