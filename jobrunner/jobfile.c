@@ -1470,8 +1470,10 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 	c.d = diags;
 	c.invalid = &set->invalid;
 	set->nfiles++;
-	if (jr_yaml_load(name, data, len, diags, &root) < 0)
+	if (jr_yaml_load(name, data, len, diags, &root) < 0) {
+		set->nunread++;
 		goto out;
+	}
 	if (!root || (root->kind == JR_YNODE_SCALAR && root->is_null)) {
 		ret = 0; /* empty file (or comments only): valid, no jobs */
 		goto out;
@@ -1522,6 +1524,7 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 	jr_buf_init(&b);
 	fd = jr_open_trusted(path, &err);
 	if (fd < 0) {
+		set->nunread++;
 		jr_diags_add(diags, path, 0, 0, "%s",
 			     strncmp(err.msg, path, strlen(path)) == 0 &&
 				     err.msg[strlen(path)] == ':'
@@ -1534,6 +1537,7 @@ int jr_jobset_load_file(struct jr_jobset *set, const char *path, const char *bas
 			jr_diags_add(diags, path, 0, 0, JR_JOBFILE_TOO_LARGE);
 		else
 			jr_diags_add(diags, path, 0, 0, "%s", err.msg);
+		set->nunread++;
 		close(fd);
 		goto out;
 	}
@@ -1747,10 +1751,13 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 						hint = set->jobs[j]->name;
 					}
 				}
+				/* A file that could not be read may hold it. */
 				check_err(&cs, a->source_file, a->needs_pos[k].line,
-					  a->needs_pos[k].col, "needs: unknown job '%s'%s%s%s",
+					  a->needs_pos[k].col, "needs: unknown job '%s'%s%s%s%s",
 					  a->needs.v[k], hint ? "; did you mean '" : "",
-					  hint ? hint : "", hint ? "'?" : "");
+					  hint ? hint : "", hint ? "'?" : "",
+					  set->nunread ? " (or one in a job file that could not be read)"
+						       : "");
 			}
 		}
 	}

@@ -176,6 +176,7 @@ struct jr_jobset {
 	size_t n, alloc;
 	struct jr_strv invalid; /* names of the jobs left out for their errors */
 	size_t nfiles;		/* files (buffers) read, with jobs or without */
+	size_t nunread;		/* files whose jobs could not be read at all */
 };
 
 /* Loads every *.yaml / *.yml file in dir (name order). Returns 0 when every

@@ -1001,6 +1001,19 @@ static void test_check(void **state)
 	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
 	assert_diag(f, 3, "u.yaml:3:9: needs: job 'prepare' has errors");
 	assert_diag(f, 3, "u.yaml:3:18: needs: unknown job 'nope'");
+	assert_false(has_diag(f, 3, "could not be read"));
+	/* With a file that could not be read at all, an unknown need may be
+	 * in it: the message says so. */
+	assert_int_equal(load(f, "name: broken\ncommand: [x\n"), -1);
+	assert_int_equal(jr_jobset_load_buffer(&f->set, "u.yaml",
+					       "name: late\ncommand: [x]\nneeds: [broken]\n", 40, "/",
+					       &f->d),
+			 0);
+	jr_diags_release(&f->d);
+	assert_int_equal(jr_jobset_check(&f->set, &f->d), -1);
+	assert_diag(f, 3,
+		    "u.yaml:3:9: needs: unknown job 'broken' (or one in a job file that could not be "
+		    "read)");
 
 	/* A diamond is not a cycle. */
 	load_ok(
