@@ -244,6 +244,10 @@ struct jr_cmd *jr_backend_job_cmd_fds(const struct jr_backend_ctx *ctx, const st
 
 	if (job->env_inherit_all) {
 		jr_cmd_env_inherit_all(cmd);
+		/* The hooks' variables are not the job's (a hook that runs
+		 * jobrunner would pass them on to its jobs). */
+		jr_cmd_env_unset(cmd, "JOBRUNNER_STATUS");
+		jr_cmd_env_unset(cmd, "JOBRUNNER_EXIT_CODE");
 	} else if (job->env_inherit_default) {
 		jr_cmd_env_pass_common(cmd);
 	} else {

@@ -140,6 +140,10 @@ int jr_cli_main(int argc, char **argv)
 	 * in the middle of recording a run; children get default dispositions
 	 * back from the spawn core. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a file size limit (ulimit -f): a write past it fails
+	 * (EFBIG), which the store reports and the batch stops on, recorded,
+	 * instead of the signal killing jobrunner mid-batch. */
+	signal(SIGXFSZ, SIG_IGN);
 	jr_spawn_signals_changed();
 	/* '+': stop at the command name, whose options are its own. */
 	opterr = 0;

@@ -126,7 +126,8 @@ static int do_plan(struct jr_cli_ctx *ctx, struct jr_job **jobs, size_t n, bool 
 		if ((l = (int)strlen(jobs[i]->name)) > wname)
 			wname = l;
 		for (j = 0; j < jobs[i]->ntargets; j++) {
-			char *t = jr_target_json(&jobs[i]->targets[j]);
+			char *t = jr_job_redact_json(jobs[i],
+						       jr_target_json(&jobs[i]->targets[j]));
 
 			if ((l = (int)strlen(t)) > wtarget)
 				wtarget = l;
@@ -141,7 +142,8 @@ static int do_plan(struct jr_cli_ctx *ctx, struct jr_job **jobs, size_t n, bool 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < jobs[i]->ntargets; j++) {
 			const struct jr_backend *be;
-			char *t = jr_target_json(&jobs[i]->targets[j]);
+			char *t = jr_job_redact_json(jobs[i],
+						       jr_target_json(&jobs[i]->targets[j]));
 			const char *machine;
 
 			jr_buf_reset(&dec);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -101,7 +102,14 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 			jr_buf_adds(&b, i ? ",\n {\"name\":" : "\n {\"name\":");
 			jr_buf_add_json_str(&b, job->name);
 			jr_buf_adds(&b, ",\"description\":");
-			jr_buf_add_json_str(&b, job->description);
+			if (job->description) {
+				char *d = jr_job_redact_dup(job, job->description, NULL);
+
+				jr_buf_add_json_str(&b, d);
+				free(d);
+			} else {
+				jr_buf_add_json_str(&b, NULL);
+			}
 			jr_buf_adds(&b, ",\"schedule\":");
 			jr_buf_add_json_str(&b, job->schedule);
 			jr_buf_adds(&b, ",\"backends\":");
@@ -160,8 +168,14 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 		add_list(&tmp, &job->tags, ",");
 		snprintf(file, sizeof(file), "%s:%d", rel_path(job->source_file, ctx.cfg.jobs_dir),
 			 job->source_line);
-		printf("%-*s  %-*s  %s\n", wtags, tmp.len ? tmp.buf : "-", wfile, file,
-		       job->description ? job->description : "");
+		{
+			/* As show prints the definition: secret values hidden. */
+			char *d = jr_job_redact_dup(job, job->description ? job->description : "",
+						    NULL);
+
+			printf("%-*s  %-*s  %s\n", wtags, tmp.len ? tmp.buf : "-", wfile, file, d);
+			free(d);
+		}
 	}
 out:
 	jr_buf_release(&b);

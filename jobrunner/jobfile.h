@@ -212,8 +212,13 @@ void jr_job_free(struct jr_job *job);
 /* Returns a copy of text (caller frees) in which every secret value is
  * replaced by "***": the env.set values of names listed in env.secret, and
  * each non-empty string of extra_values (NULL-terminated, may be NULL; for
- * secrets inherited from the environment). Longer values are replaced first;
- * job may be NULL (only extra_values then). Never returns NULL. */
+ * secrets inherited from the environment): every byte of every occurrence
+ * hidden, as jr_redact does; job may be NULL (only extra_values then).
+ * Never returns NULL. */
+/* JSON text (of jr_buf_add_json_str's escaping) with the job's env.set
+ * secret values replaced by *** inside its string values, never in its
+ * keys. Consumes json; returns the text to use. */
+char *jr_job_redact_json(const struct jr_job *job, char *json);
 char *jr_job_redact_dup(const struct jr_job *job, const char *text,
 			const char *const *extra_values);
 

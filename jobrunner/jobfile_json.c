@@ -3,7 +3,7 @@
  * The canonical form is what the job means, not how it was written: every
  * key is present (defaults filled in), object keys are sorted, paths are
  * absolute, and the values of secret variables are "***" wherever they
- * appear (redact_values). So reordering keys, reformatting or adding
+ * appear (jr_job_redact_json). So reordering keys, reformatting or adding
  * comments leaves the hash unchanged, and changing anything that affects a
  * run changes it. */
 #include <openssl/evp.h>
@@ -301,7 +301,7 @@ static size_t json_unit(const char *p)
  * leaves no trace in the canonical form, and does not change the hash.
  * Escape units form a prefix code, so a match that starts on a unit ends
  * on one. Consumes json; returns the text to use. */
-static char *redact_values(const struct jr_job *job, char *json)
+char *jr_job_redact_json(const struct jr_job *job, char *json)
 {
 	struct jr_buf b = JR_BUF_INIT;
 	char **pat = NULL;
@@ -410,7 +410,7 @@ void jr_job_finish(struct jr_job *job)
 	put(&o, "umask", jr_xasprintf("\"%04o\"", (unsigned)job->umask));
 	put(&o, "user", jstr(job->user));
 	free(job->canonical_json);
-	job->canonical_json = redact_values(job, done(&o));
+	job->canonical_json = jr_job_redact_json(job, done(&o));
 
 	pthread_once(&sha256_once, sha256_fetch);
 	if (!EVP_Digest(job->canonical_json, strlen(job->canonical_json), md, &mdlen,

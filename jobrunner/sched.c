@@ -44,7 +44,8 @@ struct unit {
 	struct jr_job *job;
 	size_t js; /* index of its job's state */
 	const struct jr_target *target;
-	char *target_json;
+	char *target_json;		 /* its target as JSON, secrets hidden */
+	char *out_file, *err_file;	 /* stdout/stderr: {file:}, as recorded (secrets hidden) */
 	const struct jr_backend *backend;
 	struct jr_buf decision;
 	enum unit_state state;
@@ -573,6 +574,8 @@ static int record_unstarted(struct sched *s, struct unit *u, enum jr_run_status 
 	u->run.error = red;
 	jr_run_id_new(u->run.id);
 	ret = jr_store_run_insert(s->st, &u->run, err);
+	if (ret < 0)
+		u->run.id[0] = '\0'; /* no such run to point to */
 	count_status(s, status);
 	if (!benign)
 		note_failure(s, u, red);
@@ -643,16 +646,23 @@ static void start_hooks(struct sched *s, struct unit *u, enum jr_run_status stat
 		jr_cmd_set_timeout(cmd, HOOK_TIMEOUT_MS, u->job->kill_grace_ms);
 		jr_cmd_set_kill_leftovers(cmd, true);
 		if (jr_cmd_start(cmd) < 0) {
-			say(s, "%s hook of %s (run %s): %s", kind, u->job->name, u->run.id,
-			    jr_cmd_error(cmd));
+			char *red = redact(u->job, jr_cmd_error(cmd));
+
+			say(s, "%s hook of %s (run %s): %s", kind, u->job->name, u->run.id, red);
+			free(red);
 			jr_cmd_free(cmd);
 			continue;
 		}
 		jr_xgrow((void **)&s->hooks, &s->ahooks, s->nhooks + 1, sizeof(*s->hooks));
 		h = &s->hooks[s->nhooks++];
 		h->cmd = cmd;
-		h->what = jr_xasprintf("%s hook '%s' of %s (run %s)", kind, lists[i].v[0],
-				       u->job->name, u->run.id);
+		{
+			char *what = jr_xasprintf("%s hook '%s' of %s (run %s)", kind,
+						  lists[i].v[0], u->job->name, u->run.id);
+
+			h->what = redact(u->job, what); /* its path may hold a secret */
+			free(what);
+		}
 	}
 	free(logpath);
 }
@@ -907,11 +917,11 @@ again:
 	free(u->stderr_path);
 	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", js->logdir, u->run.id) : NULL;
 	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", js->logdir, u->run.id) : NULL;
-	u->run.stdout_path = u->out_live ? u->out_live
-					 : u->job->out.kind == JR_IO_FILE ? u->job->out.path : NULL;
+	u->run.stdout_path = u->out_live ? u->out_live : u->out_file;
 	u->run.stderr_path = u->err_live ? u->err_live
-					 : u->job->err.kind == JR_IO_FILE ? u->job->err.path
-					 : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path : NULL;
+			     : u->err_file   ? u->err_file
+			     : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path
+								  : NULL;
 	if (jr_store_run_insert(s->st, &u->run, err) < 0) {
 		if (err->errnum == EEXIST && ++tries < 8)
 			goto again;
@@ -1172,19 +1182,23 @@ fail_committed:
  * interrupt, or after jobrunner failed. */
 static int skip_rest(struct sched *s, const char *why, struct jr_err *err)
 {
+	struct jr_err e = JR_ERR_INIT;
 	size_t i;
+	int ret = 0;
 
+	/* Each one counted and named in the summary, also when its row
+	 * cannot be written (the first error is returned). */
 	for (i = s->live; i < s->nu; i++) {
 		struct unit *u = &s->u[i];
 
 		if (u->state == U_WAITING || u->state == U_LOCKWAIT || u->state == U_RETRY) {
 			if (u->state == U_RETRY)
 				u->attempt++; /* the retry that will not happen */
-			if (record_unstarted(s, u, JR_RUN_SKIPPED, why, false, err) < 0)
-				return -1;
+			if (record_unstarted(s, u, JR_RUN_SKIPPED, why, false, ret ? &e : err) < 0)
+				ret = -1;
 		}
 	}
-	return 0;
+	return ret;
 }
 
 static void handle_signals(struct sched *s)
@@ -1318,6 +1332,8 @@ static void sched_release(struct sched *s)
 		if (u->cmd) /* only after a fatal error: kill and reap */
 			jr_cmd_free(u->cmd);
 		free(u->target_json);
+		free(u->out_file);
+		free(u->err_file);
 		jr_buf_release(&u->decision);
 		/* Only after a fatal error: the logs stay where their row says. */
 		if (u->out_fd >= 0)
@@ -1368,7 +1384,14 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 			u->job = jobs[i];
 			u->js = i;
 			u->target = &jobs[i]->targets[j];
-			u->target_json = jr_target_json(u->target);
+			/* Shown and stored: a secret in it is hidden. */
+			u->target_json = jr_job_redact_json(jobs[i], jr_target_json(u->target));
+			u->out_file = jobs[i]->out.kind == JR_IO_FILE
+					  ? jr_job_redact_dup(jobs[i], jobs[i]->out.path, NULL)
+					  : NULL;
+			u->err_file = jobs[i]->err.kind == JR_IO_FILE
+					  ? jr_job_redact_dup(jobs[i], jobs[i]->err.path, NULL)
+					  : NULL;
 			jr_buf_init(&u->decision);
 			u->backend = jr_backend_resolve(&s->bctx, u->job, u->target, &u->decision);
 			u->delay_ms = u->job->retry.delay_ms;

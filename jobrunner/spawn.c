@@ -384,6 +384,20 @@ void jr_cmd_env_inherit_all(struct jr_cmd *cmd)
 	}
 }
 
+void jr_cmd_env_unset(struct jr_cmd *cmd, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < cmd->nenv; i++) {
+		if (!strncmp(cmd->env[i], name, nlen) && cmd->env[i][nlen] == '=') {
+			free(cmd->env[i]);
+			memmove(cmd->env + i, cmd->env + i + 1, (cmd->nenv - i) * sizeof(*cmd->env));
+			cmd->nenv--;
+			return;
+		}
+	}
+}
+
 void jr_cmd_set_cwd(struct jr_cmd *cmd, const char *dir)
 {
 	free(cmd->cwd);

@@ -98,6 +98,7 @@ void jr_cmd_env_pass(struct jr_cmd *cmd, const char *name); /* if set in jobrunn
 void jr_cmd_env_pair(struct jr_cmd *cmd, const char *name, const char *value);
 void jr_cmd_env_string(struct jr_cmd *cmd, const char *name_eq_value);
 void jr_cmd_env_inherit_all(struct jr_cmd *cmd);
+void jr_cmd_env_unset(struct jr_cmd *cmd, const char *name); /* drops it, if there */
 
 /* Process attributes, applied in the child before exec. */
 void jr_cmd_set_cwd(struct jr_cmd *cmd, const char *dir);

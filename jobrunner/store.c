@@ -197,8 +197,15 @@ static int db_fail(struct jr_store *st, struct jr_err *err, const char *what)
 {
 	/* open_ro: a writer's checkpoint under a reader without locks. */
 	bool retry = st->unlocked && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_CORRUPT;
+	/* "disk I/O error" alone does not say a disk is full. */
+	int sys = (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_IOERR ||
+			  (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_FULL ||
+			  (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_CANTOPEN
+		      ? sqlite3_system_errno(st->db)
+		      : 0;
 
-	return jr_err_set(err, "%s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db),
+	return jr_err_set(err, "%s: %s: %s%s%s%s%s", st->path, what, sqlite3_errmsg(st->db),
+			  sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "",
 			  retry ? " (read without locks, for want of write access, while a "
 				  "jobrunner began writing it: try again)"
 				: "");
@@ -352,12 +359,23 @@ int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
 {
 	bool open = st->batch_open;
 
+	int moved = 0;
+
 	assert(st->batch);
 	st->batch = st->batch_open = false;
 	if (open && write_commit(st, err) < 0) {
 		write_rollback(st);
 		return -1;
 	}
+	/* Deleted or replaced under us (rm, mv): what was committed went to
+	 * a file no one will read again. One stat of the path. */
+	if (open && sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+			    SQLITE_OK &&
+	    moved)
+		return jr_err_set(err,
+				  "%s: the database file was deleted or replaced while jobrunner "
+				  "was recording in it: what it recorded since is not in it",
+				  st->path);
 	return 0;
 }
 
@@ -460,7 +478,9 @@ static int pragma_run(struct jr_store *st, const char *sql, const char *want, in
 		usleep(2000);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(st, err, sql);
+		/* A PRAGMA names itself; the one longer query reads the
+		 * schema version. */
+		db_fail(st, err, strncmp(sql, "PRAGMA", 6) ? "reading its schema version" : sql);
 		goto out;
 	}
 	if (want && (rc != SQLITE_ROW || !sqlite3_column_text(s, 0) ||
@@ -1069,7 +1089,7 @@ int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err)
 	sqlite3_stmt *s;
 	int rc, lost = 0, ret = -1;
 	int64_t now = jr_now_ms();
-	char msg[128];
+	char msg[160];
 
 	if (nlost)
 		*nlost = 0;
@@ -1102,7 +1122,10 @@ int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err)
 		s = stmt_get(st, S_RUNS_LOSE, err);
 		if (!s)
 			goto out;
-		snprintf(msg, sizeof(msg), "jobrunner process (pid %ld) disappeared", gone[i].pid);
+		snprintf(msg, sizeof(msg),
+			 "jobrunner process (pid %ld) disappeared without recording its end "
+			 "(killed, crashed, or its database failed)",
+			 gone[i].pid);
 		sqlite3_bind_text(s, 1, msg, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, now);
 		sqlite3_bind_int64(s, 3, gone[i].id);

@@ -109,4 +109,45 @@ for j in cut-log cut-far cut-inside cut-env cut-file cut-overlap; do
 		bash -c "! grep -q -e '${tok:20}' -e '${etok:20}' -e SECRETPART -e ghijklmn '$T/show'"
 done
 
+# A secret value also written elsewhere in the definition: a description,
+# the path of the job's own output file, a hook's path. Hidden in what
+# jobrunner prints (hook messages, list, show) and stores (run rows).
+d="$P/dir-$secret"
+mkdir -p "$d"
+printf '#!/bin/sh\nexit 4\n' >"$d/hook"
+chmod 755 "$d" "$d/hook"
+job wide.yaml <<EOF2
+jobs:
+  - name: wide
+    description: "uses $secret"
+    shell: 'echo hi; exit 1'
+    stdout: {file: $d/out.txt}
+    on_failure: [[$d/hook], [$d/nohook]]
+    env:
+      set: {W: "$secret"}
+      secret: [W]
+EOF2
+jr run wide >"$T/wide.out" 2>&1
+contains "the hooks ran and failed" "$T/wide.out" "exited with code 4"
+lacks "jobrunner's hook messages hide it" "$T/wide.out" "$secret"
+for cmd in "show wide" "show wide --json" "list" "list --json" "plan --json wide" "history --json"; do
+	# shellcheck disable=SC2086 # $cmd is words
+	jr $cmd >"$T/wide.cmd" 2>&1
+	lacks "$cmd hides it" "$T/wide.cmd" "$secret"
+done
+contains "show gives the file's path, hidden" <(jr show wide) "dir-***/out.txt"
+check "not in the database file or its WAL" \
+	bash -c "! grep -a -q -- '$secret' '$DB' && ! cat '$DB'-wal 2>/dev/null | grep -a -q -- '$secret'"
+
+# env.inherit: all does not pass on the hooks' own variables (a hook that
+# runs jobrunner has them).
+job hookvars.yaml <<'EOF2'
+name: hookvars
+shell: 'echo "[${JOBRUNNER_STATUS-unset}][${JOBRUNNER_EXIT_CODE-unset}]"'
+env: {inherit: all}
+EOF2
+JOBRUNNER_STATUS=failed JOBRUNNER_EXIT_CODE=7 jr run hookvars >/dev/null 2>&1
+equals "a job inheriting all gets no JOBRUNNER_STATUS/EXIT_CODE" \
+	"$(q "select stdout_tail from runs where job='hookvars'")" "[unset][unset]"
+
 done_testing

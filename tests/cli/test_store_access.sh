@@ -199,4 +199,30 @@ for f in other.db clash.db; do
 done
 check "other.db: not a byte changed" cmp -s "$P/other.db" "$T/other.orig"
 
+# The database deleted while a batch records in it: what is recorded
+# since would be lost with it; jobrunner says so and exits 2.
+job moved.yaml <<'EOF2'
+jobs:
+  - {name: moved-a, shell: "sleep 1"}
+  - {name: moved-b, command: ["true"]}
+EOF2
+jr run quick >/dev/null 2>&1
+jr run -j 1 moved-a moved-b >"$T/moved.out" 2>&1 &
+runner=$!
+wait_for "the batch is running" 10 qeq "select count(*) from runs where job='moved-a' and status='running'" 1
+rm "$DB"
+wait "$runner"
+equals "a database deleted under a batch: exit 2" "$?" 2
+contains "saying so" "$T/moved.out" "the database file was deleted or replaced while jobrunner was recording in it"
+rm -f "$DB-wal" "$DB-shm"
+
+# A file size limit (ulimit -f) for jobrunner: writes past it fail, and
+# the batch stops with an error, not killed by SIGXFSZ.
+jr run quick >/dev/null 2>&1
+# (the -wal file grows by a few pages a step, from 0: past 24 KiB soon)
+(ulimit -f 24 && exec "$JR" -c "$P/jobrunner.ini" run -j 2 moved-a moved-b quick >"$T/fsize.out" 2>&1)
+rc=$?
+check "under a file size limit jobrunner exits 2 (got $rc), not by SIGXFSZ (153)" test "$rc" -eq 2
+contains "naming what failed" "$T/fsize.out" "File too large"
+
 done_testing

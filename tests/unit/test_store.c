@@ -806,7 +806,7 @@ static long long own_start(void)
 static void test_reconcile(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
-	char *path = testdir_path("r.db"), sql[1024], host[256] = "", want[128], boot[64] = "";
+	char *path = testdir_path("r.db"), sql[1024], host[256] = "", want[192], boot[64] = "";
 	char *argv[] = {"jobrunner", "run"};
 	struct jr_run r;
 	struct jr_store *st;
@@ -880,7 +880,10 @@ static void test_reconcile(void **state)
 		   "SELECT group_concat(invocation_id) FROM (SELECT invocation_id FROM runs"
 		   " WHERE status = 'lost' ORDER BY invocation_id)",
 		   "100,100,101,102");
-	snprintf(want, sizeof(want), "jobrunner process (pid %ld) disappeared", (long)gone);
+	snprintf(want, sizeof(want),
+		 "jobrunner process (pid %ld) disappeared without recording its end (killed, crashed, "
+		 "or its database failed)",
+		 (long)gone);
 	assert_sql(path,
 		   "SELECT min(error) FROM runs WHERE invocation_id = 100 AND status = 'lost'",
 		   want);
