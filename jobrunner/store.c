@@ -195,14 +195,13 @@ int jr_run_status_parse(const char *name, enum jr_run_status *out)
 
 static int db_fail(struct jr_store *st, struct jr_err *err, const char *what)
 {
-	/* open_ro: a writer's checkpoint under a reader without locks. */
-	bool retry = st->unlocked && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_CORRUPT;
+	int code = sqlite3_extended_errcode(st->db) & 0xff;
 	/* "disk I/O error" alone does not say a disk is full. */
-	int sys = (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_IOERR ||
-			  (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_FULL ||
-			  (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_CANTOPEN
-		      ? sqlite3_system_errno(st->db)
-		      : 0;
+	int sys = code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN
+			  ? sqlite3_system_errno(st->db)
+			  : 0;
+	/* open_ro: a writer's checkpoint under a reader without locks. */
+	bool retry = st->unlocked && code == SQLITE_CORRUPT;
 
 	return jr_err_set(err, "%s: %s: %s%s%s%s%s", st->path, what, sqlite3_errmsg(st->db),
 			  sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "",
