@@ -222,6 +222,29 @@ static bool run_active(const struct jr_run_row *r)
 	return r->status == JR_RUN_RUNNING || r->status == JR_RUN_QUEUED;
 }
 
+/* Whether path, where r's row says one of its streams went, is a log of
+ * jobrunner's own (logfile.h): a file in use in a directory .running
+ * (log_dir/.running, wherever log_dir was when the run went), or a kept
+ * log JOB/RUN.out or .err named after this very run. Anything else is a
+ * file the job chose (stdout: {file: ...}), which other runs of it may
+ * have written since; a job's own path cannot name a run before it
+ * exists. */
+static bool own_log(const struct jr_run_row *r, const char *path)
+{
+	char *kept = jr_xasprintf("/%s/%s.", r->job, r->id);
+	const char *slash = strrchr(path, '/');
+	size_t plen = strlen(path), klen = strlen(kept);
+	bool own = false;
+
+	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
+	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
+		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
+	if (!own && slash && slash - path >= 9 && !memcmp(slash - 9, "/.running", 9) && slash[1])
+		own = true;
+	free(kept);
+	return own;
+}
+
 /* A log the run left empty is not kept (logfile.h): say so, rather than
  * leave a path that leads nowhere. */
 static void print_log_path(const char *title, const struct jr_run_row *r, const char *path)
@@ -231,7 +254,8 @@ static void print_log_path(const char *title, const struct jr_run_row *r, const 
 	if (!path)
 		printf("%-11s -\n", title);
 	else if (!run_active(r) && lstat(path, &st) < 0 && errno == ENOENT)
-		printf("%-11s %s (empty: not kept)\n", title, path);
+		printf("%-11s %s (%s)\n", title, path,
+		       own_log(r, path) ? "empty: not kept" : "no such file");
 	else
 		printf("%-11s %s\n", title, path);
 }
@@ -486,41 +510,6 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	return rc;
 }
 
-/* Whether path, where r's row says one of its streams went, is a log of
- * jobrunner's own (logfile.h): a file in use in log_dir/.running/, or a
- * kept log JOB/RUN.out or .err named after this very run (wherever log_dir
- * was when it ran). Anything else is a file the job chose
- * (stdout: {file: ...}), which other runs of it may have written since. */
-static bool own_log(const struct jr_cli_ctx *ctx, const struct jr_run_row *r, const char *path)
-{
-	char *running = jr_xasprintf("%s/.running", ctx->cfg.log_dir);
-	char *kept = jr_xasprintf("/%s/%s.", r->job, r->id);
-	const char *slash = strrchr(path, '/');
-	size_t plen = strlen(path), klen = strlen(kept);
-	bool own = false;
-
-	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
-	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
-		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
-	/* A file in use, in a directory .running: wherever log_dir was
-	 * (a run that went under another configuration). */
-	if (!own && slash && slash - path >= 9 && !memcmp(slash - 9, "/.running", 9) && slash[1])
-		own = true;
-	if (!own && slash && slash > path && slash[1]) {
-		/* In .running, however log_dir is spelt (the configuration may
-		 * be reached through another path now). */
-		char *dir = jr_xstrndup(path, (size_t)(slash - path));
-		struct stat a, b;
-
-		own = !strcmp(dir, running) || (stat(dir, &a) == 0 && stat(running, &b) == 0 &&
-						a.st_dev == b.st_dev && a.st_ino == b.st_ino);
-		free(dir);
-	}
-	free(running);
-	free(kept);
-	return own;
-}
-
 int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -576,7 +565,7 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		rc = JR_EXIT_USAGE;
 		goto out;
 	}
-	if (!own_log(&ctx, &row, path)) {
+	if (!own_log(&row, path)) {
 		jr_cli_error("run %s sends %s to %s, not to a log of its own", row.id,
 			     use_err ? "stderr" : "stdout", path);
 		rc = JR_EXIT_USAGE;

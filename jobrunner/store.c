@@ -592,6 +592,13 @@ static int db_file_open(const char *path, int flags, struct jr_err *err)
 	struct stat sb;
 	int fd, e;
 
+	/* SQLite's unix file layer takes paths of up to 511 bytes; beyond, it
+	 * only says "unable to open database file" (and leaves the file). */
+	if (strlen(path) >= 512) {
+		jr_err_set(err, "%.200s...: path too long for SQLite (%zu bytes; at most 511)", path,
+			   strlen(path));
+		return -ENAMETOOLONG;
+	}
 	/* Looked at before opening (opening a FIFO or a device can block or
 	 * act), and again after, in case it was replaced in between. */
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))

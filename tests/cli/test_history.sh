@@ -279,6 +279,17 @@ chmod 644 "$T/other/jobrunner.ini"
 grep -q "^log_dir = $T/other/logs" "$T/other/jobrunner.ini" || echo "log_dir = $T/other/logs" >>"$T/other/jobrunner.ini"
 expect_exit 0 "logs of the lost run with log_dir moved since" "$JR" -c "$T/other/jobrunner.ini" logs "$kid"
 equals "prints what it wrote" "$(cat "$T/out")" "a"
+# show: a job's own output file that does not exist is said to be missing,
+# not "empty: not kept" (which jobrunner's own logs are when left empty).
+job nofile.yaml <<'EOF2'
+name: nofile
+command: ["true"]
+stdout: {file: /nonexistent-dir/out.txt}
+EOF2
+jr run nofile >/dev/null 2>&1
+jr show nofile >"$T/nofile.show" 2>&1
+contains "show: a job's file that is not there" "$T/nofile.show" "/nonexistent-dir/out.txt (no such file)"
+lacks "is not said to be an empty log" "$T/nofile.show" "out.txt (empty"
 # The job (its own session, pid = process group) outlived its jobrunner.
 kill -9 -- "-$kpid" 2>/dev/null
 

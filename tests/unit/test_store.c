@@ -203,6 +203,18 @@ static void test_open_not_regular(void **state)
 	struct stat sb;
 
 	(void)state;
+	/* A path SQLite cannot take is refused saying so. */
+	{
+		char *dirs = testdir_path("x"), *p;
+
+		p = jr_xasprintf("%s%0200d/%0200d/%0150d.db", dirs, 1, 2, 3);
+		assert_int_equal(jr_store_open(&st, p, JR_SYNC_NORMAL, &err), -1);
+		assert_non_null(strstr(err.msg, "path too long for SQLite"));
+		assert_int_equal(jr_store_open_read(&st, p, JR_SYNC_NORMAL, &err), -1);
+		assert_non_null(strstr(err.msg, "path too long for SQLite"));
+		free(p);
+		free(dirs);
+	}
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	assert_int_equal(symlink("/dev/null", null), 0);
 	assert_int_equal(mkdir(dir, 0700), 0);
