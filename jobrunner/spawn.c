@@ -120,6 +120,7 @@ struct jr_cmd {
 	struct jr_buf outbuf, errbuf;
 	bool out_trunc, err_trunc;
 	int64_t start_mono;
+	int64_t start_ticks; /* jr_boot_ticks() as it started: its processes began since */
 	int64_t timeout_at; /* mono; -1 none */
 	bool term_sent, kill_sent;
 	enum jr_kill_reason term_reason; /* why TERM was sent: KILL says the same */
@@ -1359,6 +1360,7 @@ int jr_cmd_start(struct jr_cmd *cmd)
 		goto out;
 
 	cmd->start_mono = jr_mono_ms();
+	cmd->start_ticks = jr_boot_ticks();
 	cmd->res.started_ms = jr_now_ms();
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1618,9 +1620,10 @@ static ssize_t read_children(char *buf, size_t size)
 	return len;
 }
 
-/* Whether our children list holds a child that is not the main process of
- * a live command: 1 yes, 0 no, -1 cannot tell. */
-static int untracked_children(void)
+/* Whether our children list holds a child begun at since_ticks or later
+ * (jr_boot_ticks) that is not the main process of a live command: 1 yes,
+ * 0 no, -1 cannot tell. */
+static int untracked_children(int64_t since_ticks)
 {
 	char buf[4096], *p, *end;
 	ssize_t len;
@@ -1630,19 +1633,24 @@ static int untracked_children(void)
 	if (len < 0 || len == (ssize_t)sizeof(buf) - 1)
 		return -1;
 	buf[len] = '\0';
-	pthread_mutex_lock(&live_lock);
 	for (p = buf; *p && !found; p = end) {
 		long pid = strtol(p, &end, 10);
+		int64_t t;
 		size_t i;
 
 		if (end == p)
 			break;
 		found = 1;
+		pthread_mutex_lock(&live_lock);
 		for (i = 0; i < nlive; i++)
 			if (live[i]->pid == (pid_t)pid)
 				found = 0;
+		pthread_mutex_unlock(&live_lock);
+		/* One that began before the command cannot be of it (a daemon
+		 * another job left behind, say); one gone since is nothing. */
+		if (found && ((t = jr_proc_start_time((pid_t)pid)) < 0 || t < since_ticks))
+			found = 0;
 	}
-	pthread_mutex_unlock(&live_lock);
 	return found;
 }
 
@@ -1651,7 +1659,10 @@ static int untracked_children(void)
  * leave nothing. Something is left when its process group is not empty;
  * or, outside the group but in its session, only a process whose chain of
  * parents ended at the exited main process, which (when jobrunner is a child
- * subreaper, as the scheduler makes it) re-parented that chain to us. */
+ * subreaper, as the scheduler makes it) re-parented that chain to us: a
+ * child of ours begun since cmd started. When nothing can be left, cmd's
+ * output files have no writer left (res.alone); a daemon another command
+ * left behind does not change that. */
 static bool maybe_leftovers(const struct jr_cmd *cmd)
 {
 	int sub = 0;
@@ -1660,7 +1671,7 @@ static bool maybe_leftovers(const struct jr_cmd *cmd)
 		return true;
 	if (prctl(PR_GET_CHILD_SUBREAPER, &sub) < 0 || !sub)
 		return true;
-	return untracked_children() != 0;
+	return untracked_children(cmd->start_ticks) != 0;
 }
 
 /* Whether leftovers of cmd may still need killing or reaping. */

@@ -412,29 +412,6 @@ static char *col_strdup(sqlite3_stmt *s, int i)
 	return t ? jr_xstrdup((const char *)t) : NULL;
 }
 
-/* The start time of process pid in clock ticks since boot (field 22 of
- * /proc/PID/stat), or -1 when there is no such process. */
-static int64_t proc_start_time(pid_t pid)
-{
-	char buf[1024];
-	const char *p = jr_proc_stat(pid, buf, sizeof(buf));
-	int field;
-
-	if (!p)
-		return -1;
-	for (field = 2; field < 22; field++) {
-		while (*p == ' ')
-			p++;
-		if (field < 21) {
-			while (*p && *p != ' ')
-				p++;
-		}
-	}
-	if (*p < '0' || *p > '9')
-		return -1;
-	return strtoll(p, NULL, 10);
-}
-
 /* ---- open, migrate, close ---- */
 
 int jr_store_schema_version(void)
@@ -1021,7 +998,7 @@ int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, 
 	sqlite3_bind_text(s, 1, js.buf, (int)js.len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, st->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, getpid());
-	sqlite3_bind_int64(s, 4, proc_start_time(getpid()));
+	sqlite3_bind_int64(s, 4, jr_proc_start_time(getpid()));
 	sqlite3_bind_text(s, 5, st->boot_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, jr_now_ms());
 	bind_text(s, 7, st->pid_ns[0] ? st->pid_ns : NULL);
@@ -1085,7 +1062,7 @@ static bool invocation_gone(struct jr_store *st, sqlite3_stmt *s)
 		return false;
 	if (pid <= 0 || pid > INT_MAX)
 		return true;
-	return proc_start_time((pid_t)pid) != start;
+	return jr_proc_start_time((pid_t)pid) != start;
 }
 
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err)

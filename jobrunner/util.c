@@ -605,6 +605,39 @@ const char *jr_proc_stat(pid_t pid, char *buf, size_t size)
 	return p ? p + 1 : NULL;
 }
 
+int64_t jr_proc_start_time(pid_t pid)
+{
+	char buf[1024];
+	const char *p = jr_proc_stat(pid, buf, sizeof(buf));
+	int field;
+
+	if (!p)
+		return -1;
+	for (field = 2; field < 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (field < 21) {
+			while (*p && *p != ' ')
+				p++;
+		}
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	return strtoll(p, NULL, 10);
+}
+
+int64_t jr_boot_ticks(void)
+{
+	static long hz;
+	struct timespec ts;
+
+	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * hz + (int64_t)ts.tv_nsec / (1000000000L / hz);
+}
+
 int jr_mkdir_p(const char *dir, unsigned mode, struct jr_err *err)
 {
 	char *p, *path = jr_xstrdup(dir);

@@ -101,6 +101,11 @@ ssize_t jr_read_small(const char *path, char *buf, size_t size);
  * command name (" STATE PPID PGRP SESSION ..." from field 3 on; the name
  * may hold spaces and parentheses), or NULL when it cannot be read. */
 const char *jr_proc_stat(pid_t pid, char *buf, size_t size);
+/* The start time of process pid in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or -1 when there is no such process. */
+int64_t jr_proc_start_time(pid_t pid);
+/* Now, in the same unit (CLOCK_BOOTTIME in clock ticks, rounded down). */
+int64_t jr_boot_ticks(void);
 
 /* Creates dir and missing parents with mode (for new directories only). */
 int jr_mkdir_p(const char *dir, unsigned mode, struct jr_err *err);

@@ -260,6 +260,20 @@ done
 check "a job that never wrote anything has no log directory" test ! -e "$P/db/logs/quiet-one"
 check "nothing is left in use in .running" test -z "$(ls -A "$P/db/logs/.running")"
 
+# A daemon one job left behind does not make the others keep their empty
+# logs (it began before them: it cannot hold their files).
+{
+	echo "jobs:"
+	echo "  - {name: leaves-daemon, shell: 'setsid -f sleep 4 </dev/null >/dev/null 2>&1'}"
+	echo "  - {name: settle, command: [sleep, '0.1'], needs: [leaves-daemon]}"
+	for i in $(seq 1 20); do echo "  - {name: after$i, command: ['true'], needs: [settle]}"; done
+} | job daemon.yaml
+expect_exit 0 "a batch after a job that left a daemon" jr run -j 4 leaves-daemon settle \
+	$(seq -f 'after%g' 1 20)
+equals "the jobs after it keep no empty logs" \
+	"$(find "$P/db/logs" -path '*/after*' -type f | wc -l)" 0
+pkill -f '^sleep 4$' 2>/dev/null
+
 # --- output to a file the job appends to: the stored tail is this run's ---
 job append.yaml <<'EOF2'
 name: appends
