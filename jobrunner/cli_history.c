@@ -421,6 +421,7 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	off_t off = 0;
 	int64_t next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
 	int fd, rc = JR_EXIT_OK, waits = 0;
+	bool reread; /* the database was just opened again (a reader's follow) */
 
 	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno != ENOENT)
@@ -443,9 +444,11 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 		 * write comes. The database is opened again instead: one
 		 * read while nothing had it open (jr_store_open_read) would
 		 * not see later changes. */
+		reread = false;
 		if (follow && jr_mono_ms() >= next_reconcile) {
 			int r;
 
+			reread = !jr_store_writable(ctx->st);
 			if (jr_store_writable(ctx->st)) {
 				r = jr_store_reconcile(ctx->st, NULL, &err);
 			} else {
@@ -485,6 +488,21 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			if (now.status == JR_RUN_LOST)
 				jr_cli_error("run %s is lost: %s", id,
 					     now.error ? now.error : "its jobrunner disappeared");
+			jr_run_row_release(&now);
+			break;
+		}
+		/* A reader cannot record it lost, but can see its jobrunner is
+		 * gone: what the run wrote is all there will be. */
+		if (reread && now.invocation_id > 0 &&
+		    jr_store_invocation_gone(ctx->st, now.invocation_id, &err) == 1) {
+			if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+				rc = copy_failed(live);
+			off += n;
+			if (fd >= 0 && rc == JR_EXIT_OK && copy_from(fd, &off) < 0)
+				rc = copy_failed(live);
+			jr_cli_error("run %s: the jobrunner running it is gone; the next command "
+				     "that can write the database records it lost",
+				     id);
 			jr_run_row_release(&now);
 			break;
 		}

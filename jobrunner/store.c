@@ -1065,6 +1065,25 @@ static bool invocation_gone(struct jr_store *st, sqlite3_stmt *s)
 	return jr_proc_start_time((pid_t)pid) != start;
 }
 
+int jr_store_invocation_gone(struct jr_store *st, int64_t id, struct jr_err *err)
+{
+	sqlite3_stmt *s;
+	int rc, gone = 0;
+
+	if (check_owner(st, err) < 0)
+		return -1;
+	s = stmt_get(st, S_INV_LIVE, err);
+	if (!s)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (sqlite3_column_int64(s, 0) == id && invocation_gone(st, s))
+			gone = 1;
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(st, err, "reading invocations");
+	return gone;
+}
+
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err)
 {
 	struct gone *gone = NULL;

@@ -99,6 +99,11 @@ void jr_store_close(struct jr_store *st);
  * finished runs. */
 int jr_store_reconcile(struct jr_store *st, int *nlost, struct jr_err *err);
 
+/* Whether invocation id is recorded running but its process is gone (as
+ * reconcile judges), without writing anything: 1 gone, 0 not (or not
+ * ours to judge), -1 on error. For a reader that cannot reconcile. */
+int jr_store_invocation_gone(struct jr_store *st, int64_t id, struct jr_err *err);
+
 /* An invocation: one jobrunner command that runs jobs. Records argv, host,
  * pid and this process's start time (for reconcile). */
 int jr_store_invocation_begin(struct jr_store *st, int argc, char *const *argv, int64_t *id_out,

@@ -127,17 +127,16 @@ expect_exit 0 "history without write access after the runner vanished" reader hi
 lacks "does not record it lost" "$T/err" "lost"
 equals "it stays running" "$(q "select count(*) from runs where job='long' and status='running'")" 1
 # A reader following the run meanwhile (its log made readable to it) reads
-# the database afresh, and so sees when a command that can write records
-# the run lost, even when it first read the database while nothing had it
-# open (q closed it last: no -wal, no -shm).
+# the database afresh, even when it first read it while nothing had it
+# open (q closed it last: no -wal, no -shm): it ends when a command that
+# can write records the run lost, or (first) when it sees for itself that
+# the run's jobrunner is gone.
 live=$(q "select stdout_path from runs where job='long' and status='running'")
 chmod 755 "$P/db/logs" "$(dirname "$live")"
 chmod 644 "$live"
 check "nothing has the database open" test ! -e "$DB-wal" -a ! -e "$DB-shm"
 reader logs --follow long >"$T/follow.out" 2>"$T/follow.err" &
 follower=$!
-sleep 1.5
-check "the follower follows" kill -0 "$follower"
 chmod 644 "$DB"
 expect_exit 0 "a command that can write records it" jr history long
 contains "and says so" "$T/err" "recorded as lost"
@@ -145,7 +144,32 @@ wait_for "the follower sees it and ends" 10 bash -c "! kill -0 $follower 2>/dev/
 kill "$follower" 2>/dev/null
 wait "$follower"
 equals "... with exit 0" "$?" 0
-contains "saying the run is lost" "$T/follow.err" "is lost"
+check "saying the run is lost, or its jobrunner gone" grep -q -E "is lost|is gone" "$T/follow.err"
+equals "having printed what it wrote" "$(cat "$T/follow.out")" "started"
+chmod 700 "$P/db/logs" "$(dirname "$live")"
+
+# With no command that can write coming, a reader following a run whose
+# jobrunner was killed sees it is gone, prints what the run wrote, ends.
+chmod 644 "$DB"
+"$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
+runner=$!
+wait_for "another run is going" 10 qeq "select count(*) from runs where job='long' and status='running' and pid > 0" 1
+live=$(q "select stdout_path from runs where job='long' and status='running'")
+wait_for "it wrote its line" 10 grep -q started "$live"
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 2>/dev/null
+chmod 755 "$P/db/logs" "$(dirname "$live")"
+chmod 644 "$live"
+chmod 444 "$DB"
+expect_exit 0 "a reader's logs --follow of a run whose jobrunner is gone ends" \
+	timeout -k 2 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$JR" -c "$P/jobrunner.ini" logs --follow long
+equals "having printed what it wrote" "$(cat "$T/out")" "started"
+contains "saying its jobrunner is gone" "$T/err" "the jobrunner running it is gone"
+equals "the run is still running in the database (a reader records nothing)" \
+	"$(q "select count(*) from runs where job='long' and status='running'")" 1
+chmod 644 "$DB"
+jr history long >/dev/null 2>&1
 chmod 700 "$P/db/logs" "$(dirname "$live")"
 
 # An older schema needs migrating, which needs write access.
