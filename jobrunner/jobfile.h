@@ -215,6 +215,11 @@ void jr_job_free(struct jr_job *job);
  * secrets inherited from the environment): every byte of every occurrence
  * hidden, as jr_redact does; job may be NULL (only extra_values then).
  * Never returns NULL. */
+/* The values of job's secret variables, empty ones left out: those env.set
+ * gives, and with env those jobrunner's environment gives the other names
+ * of env.secret (as the job gets them). A NULL-terminated array of
+ * pointers into job and environ; the caller frees the array. */
+const char **jr_job_secret_values(const struct jr_job *job, bool env);
 /* JSON text (of jr_buf_add_json_str's escaping) with the job's env.set
  * secret values replaced by *** inside its string values, never in its
  * keys. Consumes json; returns the text to use. */

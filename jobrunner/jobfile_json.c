@@ -279,13 +279,6 @@ static void sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static int len_desc(const void *a, const void *b)
-{
-	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
-
-	return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
 /* The length of the escape unit of jr_buf_add_json_strn's output at p:
  * \uXXXX, \x or one byte. */
 static size_t json_unit(const char *p)
@@ -303,28 +296,31 @@ static size_t json_unit(const char *p)
  * on one. Consumes json; returns the text to use. */
 char *jr_job_redact_json(const struct jr_job *job, char *json)
 {
+	const char **vals = jr_job_secret_values(job, false);
 	struct jr_buf b = JR_BUF_INIT;
-	char **pat = NULL;
-	size_t npat = 0, alloc = 0, i, k;
-	const char *p, *q, *r, *after;
+	char **pat;
+	size_t npat = 0, k, len, i;
+	const char *p, *q, *after;
+	unsigned char *hide;
 
-	for (i = 0; i < job->nenv_set; i++) {
+	for (k = 0; vals[k]; k++)
+		npat++;
+	if (npat == 0) {
+		free(vals);
+		return json;
+	}
+	pat = jr_xmalloc(npat * sizeof(*pat));
+	for (k = 0; k < npat; k++) {
 		struct jr_buf e = JR_BUF_INIT;
 
-		if (!job->env_set[i].value[0] || !is_secret(job, job->env_set[i].key))
-			continue;
 		jr_buf_init(&e);
-		jr_buf_add_json_str(&e, job->env_set[i].value);
+		jr_buf_add_json_str(&e, vals[k]);
 		e.buf[e.len - 1] = '\0'; /* without its quotes */
-		jr_xgrow((void **)&pat, &alloc, npat + 1, sizeof(*pat));
-		pat[npat] = jr_xstrdup(e.buf + 1);
-		npat++;
+		pat[k] = jr_xstrdup(e.buf + 1);
 		jr_buf_release(&e);
 	}
-	if (npat == 0)
-		return json;
-	if (npat > 1)
-		qsort(pat, npat, sizeof(*pat), len_desc);
+	free(vals);
+	hide = jr_xmalloc(strlen(json) + 1);
 	jr_buf_init(&b);
 	for (p = json; *p;) {
 		if (*p != '"') {
@@ -335,23 +331,27 @@ char *jr_job_redact_json(const struct jr_job *job, char *json)
 			;
 		for (after = *q ? q + 1 : q; *after == ' '; after++)
 			;
-		jr_buf_addch(&b, '"');
-		for (r = p + 1; r < q;) {
-			size_t u = json_unit(r);
-
-			for (k = 0; *after != ':' && k < npat; k++) {
+		len = (size_t)(q - p - 1);
+		/* As jr_redact: every byte of every match hidden, overlapping
+		 * ones too; matches start on escape units, in values only. */
+		memset(hide, 0, len);
+		for (i = 0; *after != ':' && i < len; i += json_unit(p + 1 + i))
+			for (k = 0; k < npat; k++) {
 				size_t l = strlen(pat[k]);
 
-				if ((size_t)(q - r) >= l && memcmp(r, pat[k], l) == 0) {
-					jr_buf_adds(&b, "***");
-					r += l;
-					break;
-				}
+				if (len - i >= l && memcmp(p + 1 + i, pat[k], l) == 0)
+					memset(hide + i, 1, l);
 			}
-			if (*after == ':' || k == npat) {
-				jr_buf_add(&b, r, u);
-				r += u;
+		jr_buf_addch(&b, '"');
+		for (i = 0; i < len;) {
+			if (!hide[i]) {
+				jr_buf_add(&b, p + 1 + i, json_unit(p + 1 + i));
+				i += json_unit(p + 1 + i);
+				continue;
 			}
+			jr_buf_adds(&b, "***");
+			while (i < len && hide[i])
+				i++;
 		}
 		if (*q)
 			jr_buf_addch(&b, '"');
@@ -360,6 +360,7 @@ char *jr_job_redact_json(const struct jr_job *job, char *json)
 	for (k = 0; k < npat; k++)
 		free(pat[k]);
 	free(pat);
+	free(hide);
 	free(json);
 	return jr_buf_detach(&b, NULL);
 }
@@ -427,8 +428,33 @@ void jr_job_finish(struct jr_job *job)
 	job->hash[2 * mdlen] = '\0';
 }
 
+const char **jr_job_secret_values(const struct jr_job *job, bool env)
+{
+	const char **vals = jr_xmalloc((job->nenv_set + job->env_secret.n + 1) * sizeof(*vals));
+	size_t i, n = 0;
+
+	for (i = 0; i < job->nenv_set; i++)
+		if (job->env_set[i].value[0] && is_secret(job, job->env_set[i].key))
+			vals[n++] = job->env_set[i].value;
+	/* From the environment, as the job gets them (backend.c): the names
+	 * env.set does not give. */
+	for (i = 0; env && i < job->env_secret.n; i++) {
+		const char *v = getenv(job->env_secret.v[i]);
+		size_t k;
+
+		for (k = 0; k < job->nenv_set; k++)
+			if (!strcmp(job->env_set[k].key, job->env_secret.v[i]))
+				break;
+		if (v && *v && k == job->nenv_set)
+			vals[n++] = v;
+	}
+	vals[n] = NULL;
+	return vals;
+}
+
 char *jr_job_redact_dup(const struct jr_job *job, const char *text, const char *const *extra_values)
 {
+	const char **mine = job ? jr_job_secret_values(job, false) : NULL;
 	const char **vals;
 	size_t n = 0, i;
 	char *red;
@@ -436,13 +462,13 @@ char *jr_job_redact_dup(const struct jr_job *job, const char *text, const char *
 	for (i = 0; extra_values && extra_values[i]; i++)
 		;
 	vals = jr_xmalloc(((job ? job->nenv_set : 0) + i + 1) * sizeof(*vals));
-	for (i = 0; job && i < job->nenv_set; i++)
-		if (is_secret(job, job->env_set[i].key))
-			vals[n++] = job->env_set[i].value;
+	for (i = 0; mine && mine[i]; i++)
+		vals[n++] = mine[i];
 	for (i = 0; extra_values && extra_values[i]; i++)
 		vals[n++] = extra_values[i];
 	vals[n] = NULL;
 	red = jr_redact(text, vals, false);
+	free(mine);
 	free(vals);
 	return red;
 }

@@ -487,41 +487,12 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 	}
 }
 
-enum secret_set {
-	SECRETS_ENV, /* those jr_job_redact_dup cannot know: from the environment */
-	SECRETS_ALL, /* and the job's env.set secrets, as jr_job_redact_dup finds them */
-};
-
-/* The values of the job's secret variables: those that come from
- * jobrunner's own environment (the job itself knows those in env.set),
- * and with SECRETS_ALL first those of env.set. A NULL-terminated array of
- * pointers into the job and environ; the caller frees the array. */
-static const char **secret_values(const struct jr_job *job, enum secret_set which)
-{
-	const char **vals = jr_xmalloc((job->nenv_set + job->env_secret.n + 1) * sizeof(*vals));
-	size_t i, k, n = 0;
-
-	for (i = 0; which == SECRETS_ALL && i < job->nenv_set; i++)
-		for (k = 0; k < job->env_secret.n; k++)
-			if (!strcmp(job->env_set[i].key, job->env_secret.v[k]) &&
-			    job->env_set[i].value[0]) {
-				vals[n++] = job->env_set[i].value;
-				break;
-			}
-	for (i = 0; i < job->env_secret.n; i++) {
-		const char *v = getenv(job->env_secret.v[i]);
-
-		if (v && *v)
-			vals[n++] = v;
-	}
-	vals[n] = NULL;
-	return vals;
-}
-
+/* text with every secret value of the job hidden, those from jobrunner's
+ * environment too. */
 static char *redact(const struct jr_job *job, const char *text)
 {
-	const char **vals = secret_values(job, SECRETS_ENV);
-	char *red = jr_job_redact_dup(job, text, vals);
+	const char **vals = jr_job_secret_values(job, true);
+	char *red = jr_redact(text, vals, false);
 
 	free(vals);
 	return red;
@@ -536,7 +507,7 @@ static char *redact(const struct jr_job *job, const char *text)
  * began before it, which jr_redact hides too (cut_before). */
 static char *stored_tail(const struct unit *u, const char *path, int64_t from, bool follow)
 {
-	const char **vals = secret_values(u->job, SECRETS_ALL);
+	const char **vals = jr_job_secret_values(u->job, true);
 	size_t i, l, longest = 0, len;
 	char *t, *red;
 	bool cut;

@@ -1163,6 +1163,12 @@ static void test_redact(void **state)
 	s = jr_job_redact_dup(NULL, "abc frompassenv", extra);
 	assert_string_equal(s, "abc ***");
 	free(s);
+	/* Secrets that overlap leave nothing of either in the canonical
+	 * form, and an escape is never cut ("n" is in "\n"). */
+	load_ok(f, "name: o\ncommand: [echo, ABcdABSECRET, \"a\\nn\"]\nenv:\n"
+		   "  set: {S1: ABcdAB, S2: cdABSECRET, S3: n}\n  secret: [S1, S2, S3]\n");
+	assert_non_null(strstr(f->set.jobs[0]->canonical_json, "[\"echo\",\"***\",\"a\\n***\"]"));
+	assert_null(strstr(f->set.jobs[0]->canonical_json, "SECRET"));
 }
 
 int main(void)
