@@ -29,6 +29,8 @@
 #define PID_WRITE_MS 200
 /* The error of a run that an interrupt kept from starting. */
 #define INTERRUPTED_UNSTARTED "interrupted before it started"
+/* ... and of one that jobrunner's own error (%s) kept from starting. */
+#define FATAL_UNSTARTED "not started: jobrunner failed: %s"
 
 enum unit_state {
 	U_WAITING,  /* needs not done yet, or not started */
@@ -45,7 +47,6 @@ struct unit {
 	size_t js; /* index of its job's state */
 	const struct jr_target *target;
 	char *target_json;		 /* its target as JSON, secrets hidden */
-	char *out_file, *err_file;	 /* stdout/stderr: {file:}, as recorded (secrets hidden) */
 	const struct jr_backend *backend;
 	struct jr_buf decision;
 	enum unit_state state;
@@ -70,6 +71,7 @@ struct jobstate {
 	size_t nunits, ndone, nok;
 	size_t nbad; /* units that did not succeed and count as failures */
 	char *logdir; /* log_dir/JOB: its logs and hooks' output */
+	char *out_file, *err_file; /* stdout/stderr: {file:}, as recorded (secrets hidden) */
 	enum { LOGDIR_UNCHECKED, LOGDIR_CHECKED, LOGDIR_MADE } logdir_state;
 	int lock_fd;   /* -1 when not held */
 	bool lock_busy; /* forbid: another invocation holds it */
@@ -477,11 +479,11 @@ static void unit_done(struct sched *s, struct unit *u, enum jr_run_status final,
 		s->sum->units_failed++;
 		js->nbad++;
 	}
-	if (js->ndone == js->nunits) {
-		s->sum->jobs++;
-		s->sum->jobs_failed += js->nbad > 0;
-	}
-	if (js->ndone == js->nunits && js->lock_fd >= 0) {
+	if (js->ndone < js->nunits)
+		return;
+	s->sum->jobs++;
+	s->sum->jobs_failed += js->nbad > 0;
+	if (js->lock_fd >= 0) {
 		close(js->lock_fd); /* releases the flock */
 		js->lock_fd = -1;
 	}
@@ -888,9 +890,9 @@ again:
 	free(u->stderr_path);
 	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", js->logdir, u->run.id) : NULL;
 	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", js->logdir, u->run.id) : NULL;
-	u->run.stdout_path = u->out_live ? u->out_live : u->out_file;
+	u->run.stdout_path = u->out_live ? u->out_live : js->out_file;
 	u->run.stderr_path = u->err_live ? u->err_live
-			     : u->err_file   ? u->err_file
+			     : js->err_file  ? js->err_file
 			     : u->job->err.kind == JR_IO_STDOUT ? u->run.stdout_path
 								  : NULL;
 	if (jr_store_run_insert(s->st, &u->run, err) < 0) {
@@ -1032,7 +1034,7 @@ static void progress(struct sched *s, bool final)
 static int keep_step(struct sched *s, const struct jr_err *cause)
 {
 	struct jr_err e = JR_ERR_INIT;
-	char *why = jr_xasprintf("not started: jobrunner failed: %s", cause->msg);
+	char *why = jr_xasprintf(FATAL_UNSTARTED, cause->msg);
 	size_t i;
 	int ret = 0;
 
@@ -1303,8 +1305,6 @@ static void sched_release(struct sched *s)
 		if (u->cmd) /* only after a fatal error: kill and reap */
 			jr_cmd_free(u->cmd);
 		free(u->target_json);
-		free(u->out_file);
-		free(u->err_file);
 		jr_buf_release(&u->decision);
 		/* Only after a fatal error: the logs stay where their row says. */
 		if (u->out_fd >= 0)
@@ -1323,6 +1323,8 @@ static void sched_release(struct sched *s)
 		free(s->js[i].needs);
 		free(s->js[i].lock_path);
 		free(s->js[i].logdir);
+		free(s->js[i].out_file);
+		free(s->js[i].err_file);
 	}
 	free(s->hooks);
 	free(s->act);
@@ -1348,6 +1350,10 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 		js->job = jobs[i];
 		js->lock_fd = -1;
 		js->logdir = jr_xasprintf("%s/%s", s->cfg->log_dir, jobs[i]->name);
+		if (jobs[i]->out.kind == JR_IO_FILE)
+			js->out_file = jr_job_redact_dup(jobs[i], jobs[i]->out.path, NULL);
+		if (jobs[i]->err.kind == JR_IO_FILE)
+			js->err_file = jr_job_redact_dup(jobs[i], jobs[i]->err.path, NULL);
 		js->needs = needs[i];
 		for (j = 0; j < jobs[i]->ntargets; j++) {
 			struct unit *u = &s->u[s->nu++];
@@ -1357,12 +1363,6 @@ static int build_units(struct sched *s, struct jr_job **jobs, size_t n)
 			u->target = &jobs[i]->targets[j];
 			/* Shown and stored: a secret in it is hidden. */
 			u->target_json = jr_job_redact_json(jobs[i], jr_target_json(u->target));
-			u->out_file = jobs[i]->out.kind == JR_IO_FILE
-					  ? jr_job_redact_dup(jobs[i], jobs[i]->out.path, NULL)
-					  : NULL;
-			u->err_file = jobs[i]->err.kind == JR_IO_FILE
-					  ? jr_job_redact_dup(jobs[i], jobs[i]->err.path, NULL)
-					  : NULL;
 			jr_buf_init(&u->decision);
 			u->backend = jr_backend_resolve(&s->bctx, u->job, u->target, &u->decision);
 			u->delay_ms = u->job->retry.delay_ms;
@@ -1436,9 +1436,8 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	ret = loop(&s, err);
 	/* After a fatal error, stop what still runs (all at once: each may
 	 * take its grace) and record it, and what did not start, as ended by
-	 * that error, not by an interrupt (unless one came first). The signals
-	 * go with the reason jr_cmd_free would give them, jobrunner letting
-	 * go of its jobs: spawn.h has none closer. */
+	 * that error (signal reason "error"), not by an interrupt (unless one
+	 * came first). */
 	if (ret < 0) {
 		struct jr_err e2 = JR_ERR_INIT;
 		char *why;
@@ -1455,7 +1454,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 				attempt_done(&s, &s.u[i], NULL, &e2);
 			}
 		why = s.stopping ? jr_xstrdup(INTERRUPTED_UNSTARTED)
-				 : jr_xasprintf("not started: jobrunner failed: %s", err->msg);
+				 : jr_xasprintf(FATAL_UNSTARTED, err->msg);
 		skip_rest(&s, why, &e2);
 		free(why);
 	}
