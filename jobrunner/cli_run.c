@@ -324,10 +324,14 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	};
 	struct jr_err err = JR_ERR_INIT;
 	struct jr_cli_ctx ctx;
-	struct jr_job **due = NULL, **jobs = NULL;
-	int64_t *marks = NULL; /* what to record for due[i] (jr_cron_due) */
-	int64_t *lasts = NULL; /* its last tick as read, if it had one */
-	bool *had = NULL;
+	/* A due job: the tick to record for it (jr_cron_due), and its last
+	 * tick as read (had: it had one), which claiming it checks. */
+	struct due {
+		struct jr_job *job;
+		int64_t mark, last;
+		bool had;
+	} *due = NULL;
+	struct jr_job **jobs = NULL;
 	char **names = NULL;
 	size_t i, k, ndue = 0, n = 0;
 	bool dry = false;
@@ -368,9 +372,6 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	now_ms = jr_now_ms();
 	booted = boot_time();
 	due = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*due));
-	marks = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*marks));
-	lasts = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*lasts));
-	had = jr_xmalloc((ctx.jobs.n ? ctx.jobs.n : 1) * sizeof(*had));
 	for (i = 0; i < ctx.jobs.n; i++) {
 		struct jr_job *job = ctx.jobs.jobs[i];
 		int64_t last_ms = 0, mark_ms;
@@ -385,10 +386,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 			goto out;
 		}
 		if (jr_cron_due(&job->cron, r == 1 ? 0 : last_ms, now_ms, booted, &mark_ms)) {
-			marks[ndue] = mark_ms;
-			lasts[ndue] = last_ms;
-			had[ndue] = r == 0;
-			due[ndue++] = job;
+			due[ndue++] = (struct due){ job, mark_ms, last_ms, r == 0 };
 		} else if (r == 1 && !dry &&
 			   jr_store_schedule_claim(ctx.st, job->name, false, 0, mark_ms, &err) < 0) {
 			jr_cli_error("%s", err.msg);
@@ -398,7 +396,7 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	}
 	if (dry) {
 		for (i = 0; i < ndue; i++)
-			printf("%s\t%s\n", due[i]->name, due[i]->schedule);
+			printf("%s\t%s\n", due[i].job->name, due[i].job->schedule);
 		goto out;
 	}
 	if (!ndue)
@@ -408,31 +406,29 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 	 * taken only if the last tick read is still there: of two ticks at
 	 * once, one runs the job, the other leaves it. */
 	for (i = k = 0; i < ndue; i++) {
-		int r = jr_store_schedule_claim(ctx.st, due[i]->name, had[i], lasts[i], marks[i],
-						&err);
+		int r = jr_store_schedule_claim(ctx.st, due[i].job->name, due[i].had, due[i].last,
+						due[i].mark, &err);
 
 		if (r < 0) {
 			jr_cli_error("%s", err.msg);
 			rc = JR_EXIT_USAGE;
 			goto out;
 		}
-		if (r == 1) {
-			due[k] = due[i];
-			marks[k++] = marks[i];
-		}
+		if (r == 1)
+			due[k++] = due[i];
 	}
 	if (!(ndue = k))
 		goto out;
 	names = jr_xmalloc(ndue * sizeof(*names));
 	for (i = 0; i < ndue; i++)
-		names[i] = due[i]->name;
+		names[i] = due[i].job->name;
 	rc = select_jobs(&ctx, names, ndue, NULL, &jobs, &n);
 	if (rc == JR_EXIT_OK)
 		rc = run_jobs(cli, &ctx, jobs, n, par, &inv);
 	/* Which run each due job got (schedule.last_run_id). Failing to
 	 * record it is an error, but not one to hide how the jobs went. */
 	for (i = 0; inv && i < ndue; i++)
-		if (jr_store_schedule_set_run(ctx.st, due[i]->name, marks[i], inv, &err) < 0) {
+		if (jr_store_schedule_set_run(ctx.st, due[i].job->name, due[i].mark, inv, &err) < 0) {
 			jr_cli_error("%s", err.msg);
 			if (rc == JR_EXIT_OK)
 				rc = JR_EXIT_USAGE;
@@ -440,9 +436,6 @@ int jr_cli_tick(const struct jr_cli *cli, int argc, char **argv)
 		}
 out:
 	free(names);
-	free(had);
-	free(lasts);
-	free(marks);
 	free(due);
 	free(jobs);
 	jr_cli_ctx_release(&ctx);
