@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logfile.h"
 #include "util.h"
 
 #include "banned.h"
