@@ -404,6 +404,14 @@ static bool same_file(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* After a lost run's log: what was printed may stop short. */
+static void say_lost(const struct jr_run_row *row)
+{
+	if (row->status == JR_RUN_LOST)
+		jr_cli_error("run %s is lost: %s", row->id,
+			     row->error ? row->error : "its jobrunner disappeared");
+}
+
 /* How often logs --follow checks that the jobrunner running the run is
  * still there (a reconcile: a read of the unfinished invocations). */
 #define FOLLOW_RECONCILE_MS 1000
@@ -486,9 +494,7 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 				if (fd >= 0 && copy_from(fd, &off) < 0)
 					rc = copy_failed(kept);
 			}
-			if (now.status == JR_RUN_LOST)
-				jr_cli_error("run %s is lost: %s", id,
-					     now.error ? now.error : "its jobrunner disappeared");
+			say_lost(&now);
 			jr_run_row_release(&now);
 			break;
 		}
@@ -598,11 +604,14 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 	 * not kept. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT) {
+		say_lost(&row);
 		rc = JR_EXIT_OK;
 		goto out;
 	}
 	if (fd < 0 || copy_from(fd, &off) < 0)
 		rc = copy_failed(path);
+	if (rc == JR_EXIT_OK)
+		say_lost(&row);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -36,6 +36,12 @@ equals "the invocation is closed" "$(q "select status from invocations order by 
 # What it wrote is not lost with it: the row names the log file in use.
 expect_exit 0 "logs of the lost run" jr logs long
 equals "prints what it wrote before jobrunner died" "$(cat "$T/out")" "started"
+contains "and says the run is lost (its log may stop short)" "$T/err" "is lost: "
+# Following a run already recorded lost (as when it is recorded between
+# the command's start and its first read) ends at once, saying so too.
+expect_exit 0 "logs --follow of the lost run" timeout 8 "$JR" -c "$P/jobrunner.ini" logs --follow long
+equals "prints what it wrote" "$(cat "$T/out")" "started"
+contains "and says the run is lost" "$T/err" "is lost: "
 
 # A live runner's rows are not touched by another command.
 "$JR" -c "$P/jobrunner.ini" run long >/dev/null 2>&1 &
