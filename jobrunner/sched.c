@@ -1069,7 +1069,7 @@ static int step(struct sched *s, struct jr_err *err)
 	int64_t now = jr_mono_ms();
 	size_t i;
 	int r, freed = 0;
-	bool launched = false;
+	bool changed = false; /* counts on the progress line */
 
 	act_prune(s);
 	if (jr_store_batch_begin(s->st, err) < 0)
@@ -1080,7 +1080,7 @@ static int step(struct sched *s, struct jr_err *err)
 		if (u->state == U_REAPED) {
 			if (attempt_done(s, u, NULL, err) < 0)
 				goto fail;
-			progress(s, false);
+			changed = true;
 		}
 	}
 	for (i = s->live; i < s->nu && !s->stopping; i++) {
@@ -1126,10 +1126,13 @@ static int step(struct sched *s, struct jr_err *err)
 			return -1;
 		if (u->state != U_RUNNING)
 			freed = 1;
-		launched = true;
+		changed = true;
 	}
-	if (launched)
-		progress(s, false); /* the running count changed */
+	/* Once, after the step's successors started: drawn between an end
+	 * and the start it frees a slot for, the line would say fewer
+	 * running than the batch runs. */
+	if (changed)
+		progress(s, false);
 	return freed;
 fail:
 	if (keep_step(s, err) == 0)

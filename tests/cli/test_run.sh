@@ -462,6 +462,12 @@ contains "a progress line on a terminal" "$T/tty.txt" "done,"
 contains "it counts failures" "$T/tty.txt" "1 failed"
 contains "a summary at the end" "$T/tty.txt" "2 runs in"
 contains "naming what failed" "$T/tty.txt" "failing: exit code 3"
+# -j 1: each job's successor starts in the step that records its end, and
+# the line is drawn after it: never "1/2 done, 0 running" in between.
+script -qec "$JR -c $P/jobrunner.ini run -j 1 hello failing" /dev/null >"$T/tty" 2>&1
+tr '\r' '\n' <"$T/tty" >"$T/tty.txt"
+contains "one job done, the next running" "$T/tty.txt" "1/2 done, 1 running"
+lacks "no line with one done and none running" "$T/tty.txt" "1/2 done, 0 running"
 
 # --- usage ---
 expect_exit 2 "unknown job exits 2" jr run no-such-job
