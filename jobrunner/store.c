@@ -59,7 +59,6 @@ enum stmt_idx {
 	S_LOOKUP_IDS,
 	S_RUN_GET,
 	S_SCHED_GET,
-	S_SCHED_SET,
 	S_SCHED_SET_RUN,
 	S_SCHED_CLAIM,
 	S_SCHED_CLAIM_NEW,
@@ -124,9 +123,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_LOOKUP_IDS] = "SELECT id FROM runs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3",
 	[S_RUN_GET] = "SELECT " RUN_COLS "WHERE r.id = ?",
 	[S_SCHED_GET] = "SELECT last_tick_ms FROM schedule WHERE job = ?",
-	[S_SCHED_SET] = "INSERT INTO schedule (job, last_tick_ms, last_run_id) VALUES (?, ?, ?)"
-			" ON CONFLICT (job) DO UPDATE SET last_tick_ms = excluded.last_tick_ms,"
-			" last_run_id = excluded.last_run_id",
 	/* A tick takes a job's due time only if no other took it first. */
 	[S_SCHED_CLAIM] = "UPDATE schedule SET last_tick_ms = ?2, last_run_id = NULL"
 			  " WHERE job = ?1 AND last_tick_ms = ?3",
@@ -1636,19 +1632,6 @@ int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_ti
 	if (rc == SQLITE_DONE)
 		return 1;
 	return db_fail(st, err, "reading schedule");
-}
-
-int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
-			  struct jr_err *err)
-{
-	sqlite3_stmt *s = write_stmt(st, S_SCHED_SET, err);
-
-	if (!s)
-		return -1;
-	bind_text(s, 1, job);
-	sqlite3_bind_int64(s, 2, tick_ms);
-	bind_text(s, 3, run_id);
-	return write_end(st, stmt_exec(st, s, "recording schedule", err), err);
 }
 
 int jr_store_schedule_claim(struct jr_store *st, const char *job, bool had, int64_t last_tick_ms,

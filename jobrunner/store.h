@@ -253,9 +253,6 @@ void jr_run_signals_to_json(const struct jr_run_signal_row *rows, size_t n, stru
  * *last_tick_ms set, 1 when job has none yet, -1 on error. */
 int jr_store_schedule_get(struct jr_store *st, const char *job, int64_t *last_tick_ms,
 			  struct jr_err *err);
-/* Records tick_ms (and the run it started, run_id may be NULL) for job. */
-int jr_store_schedule_set(struct jr_store *st, const char *job, int64_t tick_ms, const char *run_id,
-			  struct jr_err *err);
 /* Takes job's tick tick_ms for this tick, as one statement: only if its
  * last tick is still last_tick_ms (had: the job had one; else only if it
  * has none). Returns 1 when taken, 0 when another tick took it first (the

@@ -1480,19 +1480,22 @@ static void test_schedule(void **state)
 {
 	struct jr_err err = JR_ERR_INIT;
 	char *path = testdir_path("s.db");
+	char *argv[] = { "jobrunner", "tick" };
 	struct jr_store *st;
-	int64_t t = -1;
+	struct jr_run other, mine, later;
+	int64_t t = -1, inv;
 
 	(void)state;
 	st = open_ok(path);
 	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 1);
 	assert_int_equal(t, 0);
-	assert_int_equal(jr_store_schedule_set(st, "nightly", 1000, NULL, &err), 0);
-	assert_int_equal(jr_store_schedule_set(st, "nightly", 2000, "abc", &err), 0);
+	/* A claim takes a tick only from the last tick read: of two ticks
+	 * that read the same (or both read none), the second gets nothing. */
+	assert_int_equal(jr_store_schedule_claim(st, "nightly", false, 0, 1000, &err), 1);
+	assert_int_equal(jr_store_schedule_claim(st, "nightly", false, 0, 1500, &err), 0);
+	assert_int_equal(jr_store_schedule_claim(st, "nightly", true, 1000, 2000, &err), 1);
 	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 0);
 	assert_int_equal(t, 2000);
-	/* A claim takes a tick only from the last tick read: of two ticks
-	 * that read the same, the second gets nothing. */
 	assert_int_equal(jr_store_schedule_claim(st, "nightly", true, 2000, 3000, &err), 1);
 	assert_int_equal(jr_store_schedule_claim(st, "nightly", true, 2000, 3000, &err), 0);
 	assert_int_equal(jr_store_schedule_get(st, "nightly", &t, &err), 0);
@@ -1501,9 +1504,24 @@ static void test_schedule(void **state)
 	assert_int_equal(jr_store_schedule_claim(st, "fresh", false, 0, 600, &err), 0);
 	assert_int_equal(jr_store_schedule_get(st, "fresh", &t, &err), 0);
 	assert_int_equal(t, 500);
-	assert_int_equal(jr_store_schedule_set(st, "nightly", 3000, "abc", &err), 0);
+	/* The run recorded is the job's first of the invocation, not another
+	 * job's, nor its later attempts. */
+	assert_int_equal(jr_store_invocation_begin(st, 2, argv, &inv, &err), 0);
+	run_init(&other, inv, "other");
+	insert_ok(st, &other);
+	run_init(&mine, inv, "nightly");
+	insert_ok(st, &mine);
+	run_init(&later, inv, "nightly");
+	later.attempt = 2;
+	insert_ok(st, &later);
+	assert_int_equal(jr_store_schedule_set_run(st, "nightly", 3000, inv, &err), 0);
+	/* A claim clears it; a stale tick (2000) records nothing. */
+	assert_int_equal(jr_store_schedule_claim(st, "fresh", true, 500, 700, &err), 1);
+	assert_int_equal(jr_store_schedule_set_run(st, "fresh", 500, inv, &err), 0);
 	jr_store_close(st);
-	assert_sql(path, "SELECT last_run_id FROM schedule WHERE job = 'nightly'", "abc");
+	assert_sql(path, "SELECT last_run_id FROM schedule WHERE job = 'nightly'", mine.id);
+	assert_sql(path, "SELECT count(*) FROM schedule WHERE job = 'fresh' AND last_run_id IS NULL",
+		   "1");
 	free(path);
 }
 
