@@ -416,6 +416,34 @@ static void say_lost(const struct jr_run_row *row)
  * still there (a reconcile: a read of the unfinished invocations). */
 #define FOLLOW_RECONCILE_MS 1000
 
+/* Reading the database while following: how many failures in a row are
+ * borne (each retried a reconcile period later). A reader opens it afresh
+ * each time, and a writer's checkpoint or the removal of its -wal and -shm
+ * files just then fails that once. */
+#define FOLLOW_TRIES 5
+
+/* A failure to read the database while following (in err): true when it
+ * is the last one borne, after saying so. */
+static bool follow_failed(int *fails, struct jr_err *err)
+{
+	if (++*fails < FOLLOW_TRIES)
+		return false;
+	jr_cli_error("%s (%d tries, a second apart)", err->msg, FOLLOW_TRIES);
+	return true;
+}
+
+static void sleep_until(int64_t mono_ms)
+{
+	int64_t ms = mono_ms - jr_mono_ms();
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+}
+
 /* The log of a run still going, at live (a file in use, logfile.h). Once
  * the run ends, an empty log's file may serve a later run: so nothing read
  * is printed before the run is seen still going after the read; once it
@@ -429,8 +457,9 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	char buf[65536];
 	off_t off = 0;
 	int64_t next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
-	int fd, rc = JR_EXIT_OK, waits = 0;
-	bool reread; /* the database was just opened again (a reader's follow) */
+	int fd, r, rc = JR_EXIT_OK, waits = 0, fails = 0;
+	bool reread;  /* the database was just opened again (a reader's follow) */
+	bool checked; /* ... or reconciled, and the run read from it */
 
 	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno != ENOENT)
@@ -454,11 +483,11 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 		 * read while nothing had it open (jr_store_open_read) would
 		 * not see later changes. */
 		reread = false;
+		checked = false;
 		if (follow && jr_mono_ms() >= next_reconcile) {
-			int r;
-
-			reread = !jr_store_writable(ctx->st);
-			if (jr_store_writable(ctx->st)) {
+			next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
+			reread = !ctx->st || !jr_store_writable(ctx->st);
+			if (!reread) {
 				r = jr_store_reconcile(ctx->st, NULL, &err);
 			} else {
 				jr_store_close(ctx->st);
@@ -467,18 +496,26 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 						       ctx->cfg.sync_full ? JR_SYNC_FULL : JR_SYNC_NORMAL,
 						       &err);
 			}
-			if (r < 0) {
-				jr_cli_error("%s", err.msg);
+			checked = r == 0;
+		} else {
+			r = ctx->st ? 0 : -1; /* the last reopen failed */
+		}
+		if (r == 0 && (r = jr_store_run_get(ctx->st, id, &now, &err)) > 0)
+			r = jr_err_set(&err, "run %s is no longer in %s", id, ctx->cfg.database);
+		if (r < 0) {
+			/* Nothing read is printed: whether the run goes on is
+			 * not known. Following, tried again a period later. */
+			if (!follow || follow_failed(&fails, &err)) {
+				if (!follow)
+					jr_cli_error("%s", err.msg);
 				rc = JR_EXIT_USAGE;
 				break;
 			}
-			next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
+			sleep_until(next_reconcile);
+			continue;
 		}
-		if (jr_store_run_get(ctx->st, id, &now, &err) != 0) {
-			jr_cli_error("%s", err.msg[0] ? err.msg : "run disappeared");
-			rc = JR_EXIT_USAGE;
-			break;
-		}
+		if (checked)
+			fails = 0;
 		active = run_active(&now);
 		if (!active) {
 			const char *kept = use_err ? now.stderr_path : now.stdout_path;

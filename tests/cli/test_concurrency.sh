@@ -8,7 +8,7 @@ setup_project
 job f.yaml <<'EOF2'
 jobs:
   - name: exclusive
-    shell: 'mkdir inside.d || { echo OVERLAP >> overlap.txt; exit 9; }; sleep 3; rmdir inside.d'
+    shell: 'mkdir inside.d || { echo OVERLAP >> overlap.txt; exit 9; }; while [ ! -e release ]; do sleep 0.05; done; rmdir inside.d'
   - name: queued
     concurrency: queue
     shell: 'mkdir q.d || { echo OVERLAP >> overlap.txt; exit 9; }; sleep 0.5; rmdir q.d'
@@ -16,6 +16,10 @@ EOF2
 jr validate >/dev/null   # creates nothing, but warms the page cache
 pids=()
 for i in 1 2 3 4 5; do jr run exclusive >"$T/run$i.out" 2>&1 & pids+=($!); done
+# The one that got the job holds it until the other four have skipped it,
+# however slowly they start (a fixed time would let a late one run it).
+wait_for "four of the five skip it" 60 qeq "select count(*) from runs where job='exclusive' and status='skipped'" 4
+touch "$P/jobs.d/release"
 codes=""
 for p in "${pids[@]}"; do wait "$p"; codes="$codes $?"; done
 equals "all five invocations exit 0 (skipping is not failing)" "$codes" " 0 0 0 0 0"

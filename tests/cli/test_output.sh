@@ -49,17 +49,21 @@ contains "the summary counts jobs, not targets" "$T/err" "1 of 2 jobs did not su
 job hooks.yaml <<'EOF2'
 jobs:
   - name: long
-    command: [sleep, "3"]
+    shell: 'while [ ! -e release ]; do sleep 0.05; done'
   - name: after
     command: ["true"]
     needs: [long]
 EOF2
 jr run long >/dev/null 2>&1 &
 holder=$!
-wait_for "the first invocation runs long" 10 bash -c "pgrep -f 'sleep [3]' >/dev/null"
+# Its running row is written once it holds long's lock; it keeps it until
+# released.
+wait_for "the first invocation runs long" 10 qeq "select count(*) from runs where job='long' and status='running'" 1
 expect_exit 1 "a dependent of a job another jobrunner runs did not succeed" jr run after
 contains "and the summary says why" "$T/err" "need 'long' did not run here: another jobrunner is running it"
 equals "long was skipped here, benignly" \
 	"$(q "select count(*) from runs where job='long' and status='skipped'")" 1
+touch "$P/jobs.d/release"
 wait "$holder"
+equals "the first invocation ran long" "$?" 0
 done_testing

@@ -137,6 +137,9 @@ chmod 644 "$live"
 check "nothing has the database open" test ! -e "$DB-wal" -a ! -e "$DB-shm"
 reader logs --follow long >"$T/follow.out" 2>"$T/follow.err" &
 follower=$!
+# (once it has read the run, without write access: with it, it would
+# record the run lost itself)
+wait_for "a reader follows the run" 10 grep -q started "$T/follow.out"
 chmod 644 "$DB"
 expect_exit 0 "a command that can write records it" jr history long
 contains "and says so" "$T/err" "recorded as lost"
@@ -156,16 +159,34 @@ runner=$!
 wait_for "another run is going" 10 qeq "select count(*) from runs where job='long' and status='running' and pid > 0" 1
 live=$(q "select stdout_path from runs where job='long' and status='running'")
 wait_for "it wrote its line" 10 grep -q started "$live"
-kill -9 "$runner"
-wait "$runner" 2>/dev/null
-kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 2>/dev/null
 chmod 755 "$P/db/logs" "$(dirname "$live")"
 chmod 644 "$live"
 chmod 444 "$DB"
-expect_exit 0 "a reader's logs --follow of a run whose jobrunner is gone ends" \
-	timeout -k 2 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$JR" -c "$P/jobrunner.ini" logs --follow long
-equals "having printed what it wrote" "$(cat "$T/out")" "started"
-contains "saying its jobrunner is gone" "$T/err" "the jobrunner running it is gone"
+follow() { timeout -k 2 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$JR" -c "$P/jobrunner.ini" logs --follow long; }
+# Reading the database again fails (here: no access to it): following
+# gives up after five tries a second apart...
+follow >"$T/follow.out" 2>"$T/follow.err" &
+follower=$!
+wait_for "a reader follows the run" 10 grep -q started "$T/follow.out"
+chmod 000 "$DB"
+wait "$follower"
+equals "a database it cannot read again ends logs --follow: exit 2" "$?" 2
+contains "saying why, and that it tried" "$T/follow.err" "Permission denied (5 tries, a second apart)"
+# ... but bears a failure or two (a writer's checkpoint, say).
+chmod 444 "$DB"
+follow >"$T/follow.out" 2>"$T/follow.err" &
+follower=$!
+wait_for "a reader follows the run again" 10 grep -q started "$T/follow.out"
+chmod 000 "$DB"
+sleep 2.5
+chmod 444 "$DB"
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 2>/dev/null
+wait "$follower"
+equals "a reader's logs --follow of a run whose jobrunner is gone ends, with exit 0" "$?" 0
+equals "having printed what it wrote" "$(cat "$T/follow.out")" "started"
+contains "saying its jobrunner is gone" "$T/follow.err" "the jobrunner running it is gone"
 equals "the run is still running in the database (a reader records nothing)" \
 	"$(q "select count(*) from runs where job='long' and status='running'")" 1
 chmod 644 "$DB"
@@ -227,7 +248,7 @@ check "other.db: not a byte changed" cmp -s "$P/other.db" "$T/other.orig"
 # since would be lost with it; jobrunner says so and exits 2.
 job moved.yaml <<'EOF2'
 jobs:
-  - {name: moved-a, shell: "sleep 1"}
+  - {name: moved-a, shell: "while [ ! -e moved.go ]; do sleep 0.05; done"}
   - {name: moved-b, command: ["true"]}
 EOF2
 jr run quick >/dev/null 2>&1
@@ -235,6 +256,7 @@ jr run -j 1 moved-a moved-b >"$T/moved.out" 2>&1 &
 runner=$!
 wait_for "the batch is running" 10 qeq "select count(*) from runs where job='moved-a' and status='running'" 1
 rm "$DB"
+touch "$P/jobs.d/moved.go"
 wait "$runner"
 equals "a database deleted under a batch: exit 2" "$?" 2
 contains "saying so" "$T/moved.out" "the database file was deleted or replaced while jobrunner was recording in it"
