@@ -1209,7 +1209,7 @@ static int loop(struct sched *s, struct jr_err *err)
 		int64_t now, wake = -1, dl;
 		size_t i, n = 0;
 		int timeout, k, r;
-		bool free_slot;
+		bool free_slot, reaped = false;
 
 		/* The steps that end attempts also fill their slots; one whose
 		 * start failed at once, with nothing to wake us, is filled now. */
@@ -1273,6 +1273,7 @@ static int loop(struct sched *s, struct jr_err *err)
 			if (jr_cmd_poll(u->cmd) == 1) {
 				u->state = U_REAPED;
 				s->nrunning--;
+				reaped = true;
 			}
 		}
 		for (i = 0; i < s->nhooks;)
@@ -1280,7 +1281,9 @@ static int loop(struct sched *s, struct jr_err *err)
 				hook_finished(s, i);
 			else
 				i++;
-		if (s->opts->progress == JR_PROGRESS_TTY &&
+		/* (After an end, the next step draws it, once it is recorded
+		 * and the successors started.) */
+		if (s->opts->progress == JR_PROGRESS_TTY && !reaped &&
 		    jr_mono_ms() >= s->last_progress + PROGRESS_EVERY_MS)
 			progress(s, false);
 	}
