@@ -204,7 +204,9 @@ contains "says it never started" "$T/err" "run $uid was unrunnable: it never sta
 
 # A job named in hex digits: every run id starts with the same few hex
 # digits, so its name is an ambiguous prefix (or matches no id), and RUN
-# then stands for the job's latest run.
+# then stands for the job's latest run. Run ids begin with the time in ms
+# in hex, which begins 01a only from 2026-08 to 2028-10: two fake runs make
+# 0, 01 and 01a ambiguous prefixes whatever the date.
 job h.yaml <<'EOF2'
 jobs:
   - {name: "0", shell: 'echo zero'}
@@ -213,6 +215,9 @@ jobs:
   - {name: "ffff", shell: 'echo f'}
 EOF2
 jr run 0 01 01a ffff >/dev/null 2>&1
+for i in 1 2; do
+	q "insert into runs (id, job, status) values ('01a0000000000000000$i', 'fake', 'succeeded')"
+done
 for name in 0 01 01a ffff; do
 	expect_exit 0 "show of job '$name'" jr show "$name"
 	contains "shows job '$name''s latest run" "$T/out" "$(q "select id from runs where job='$name' order by id desc limit 1")"
@@ -223,6 +228,7 @@ expect_exit 0 "logs of job '01a'" jr logs 01a
 equals "prints its latest run's log" "$(cat "$T/out")" "zero-one-a"
 expect_exit 2 "an ambiguous prefix that is no job's name is still ambiguous" jr show 01A
 contains "and says so" "$T/err" "ambiguous"
+q "delete from runs where job = 'fake'"
 
 # help, which points to these commands' help.
 expect_exit 0 "help history" "$JR" help history
