@@ -165,18 +165,18 @@ chmod 444 "$DB"
 follow() { timeout -k 2 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$JR" -c "$P/jobrunner.ini" logs --follow long; }
 # Reading the database again fails (here: no access to it): following
 # gives up after five tries a second apart...
-follow >"$T/follow.out" 2>"$T/follow.err" &
+follow >"$T/follow2.out" 2>"$T/follow2.err" &
 follower=$!
-wait_for "a reader follows the run" 10 grep -q started "$T/follow.out"
+wait_for "a reader follows the run" 10 grep -q started "$T/follow2.out"
 chmod 000 "$DB"
 wait "$follower"
 equals "a database it cannot read again ends logs --follow: exit 2" "$?" 2
-contains "saying why, and that it tried" "$T/follow.err" "Permission denied (5 tries, a second apart)"
+contains "saying why, and that it tried" "$T/follow2.err" "Permission denied (5 tries, a second apart)"
 # ... but bears a failure or two (a writer's checkpoint, say).
 chmod 444 "$DB"
-follow >"$T/follow.out" 2>"$T/follow.err" &
+follow >"$T/follow3.out" 2>"$T/follow3.err" &
 follower=$!
-wait_for "a reader follows the run again" 10 grep -q started "$T/follow.out"
+wait_for "a reader follows the run again" 10 grep -q started "$T/follow3.out"
 chmod 000 "$DB"
 sleep 2.5
 chmod 444 "$DB"
@@ -185,8 +185,8 @@ wait "$runner" 2>/dev/null
 kill -9 -- "-$(q "select pid from runs where job='long' and status='running'")" 2>/dev/null
 wait "$follower"
 equals "a reader's logs --follow of a run whose jobrunner is gone ends, with exit 0" "$?" 0
-equals "having printed what it wrote" "$(cat "$T/follow.out")" "started"
-contains "saying its jobrunner is gone" "$T/follow.err" "the jobrunner running it is gone"
+equals "having printed what it wrote" "$(cat "$T/follow3.out")" "started"
+contains "saying its jobrunner is gone" "$T/follow3.err" "the jobrunner running it is gone"
 equals "the run is still running in the database (a reader records nothing)" \
 	"$(q "select count(*) from runs where job='long' and status='running'")" 1
 chmod 644 "$DB"
