@@ -1547,8 +1547,38 @@ static void escalate(struct jr_cmd *cmd, int64_t now)
 	signal_cmd(cmd, SIGKILL, cmd->term_reason);
 }
 
-/* Sends sig (0: none) to each process (not a zombie) whose process group or
- * session is id; returns how many there are. */
+/* PF_EXITING, of the flags in /proc/PID/stat (include/linux/sched.h): the
+ * process is in exit. */
+#define PROC_FLAG_EXITING 0x4ul
+
+/* Whether process pid, with flags from its stat, is already on its way
+ * out: exiting, or with a SIGKILL pending (a group's SIGKILL reaches each
+ * member at once, but a member with much memory to free dies well after
+ * the main process is reaped). Such a process was not left behind. */
+static bool proc_dying(pid_t pid, unsigned long flags)
+{
+	static const char *const keys[] = { "\nSigPnd:", "\nShdPnd:" };
+	char path[64], buf[4096];
+	size_t i;
+
+	if (flags & PROC_FLAG_EXITING)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (jr_read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *p = strstr(buf, keys[i]);
+		unsigned long long pending;
+
+		if (p && sscanf(p + strlen(keys[i]), "%llx", &pending) == 1 &&
+		    (pending & (1ull << (SIGKILL - 1))))
+			return true;
+	}
+	return false;
+}
+
+/* Sends sig (0: none) to each process (not a zombie, nor dying) whose
+ * process group or session is id; returns how many there are. */
 static int scan_group(pid_t id, int sig)
 {
 	DIR *d = opendir("/proc");
@@ -1562,6 +1592,7 @@ static int scan_group(pid_t id, int sig)
 		char buf[1024];
 		const char *p;
 		long pid, pgrp, sid;
+		unsigned long flags;
 		char state;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
@@ -1570,11 +1601,13 @@ static int scan_group(pid_t id, int sig)
 		if (pid == self)
 			continue;
 		p = jr_proc_stat((pid_t)pid, buf, sizeof(buf));
-		if (!p || sscanf(p, " %c %*d %ld %ld", &state, &pgrp, &sid) != 3)
+		if (!p || sscanf(p, " %c %*d %ld %ld %*d %*d %lu", &state, &pgrp, &sid, &flags) != 4)
 			continue;
 		if (state == 'Z' || state == 'X')
 			continue;
 		if (pgrp != id && sid != id)
+			continue;
+		if (proc_dying((pid_t)pid, flags))
 			continue;
 		if (sig)
 			kill((pid_t)pid, sig);

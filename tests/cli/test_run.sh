@@ -212,6 +212,20 @@ expect_exit 0 "a job leaving a process in another group of its session" jr run l
 equals "that leftover is counted" "$(q "select leftovers from runs where job='leaves-group'")" 1
 check "and gone" bash -c '! pgrep -f "time.sleep\(5[9]\)" >/dev/null'
 
+# A timeout's SIGKILL reaches the whole group at once; a member with much
+# memory to free dies well after the main process is reaped: dying, it was
+# not left behind.
+job leftover3.yaml <<'EOF2'
+name: dies-slowly
+shell: 'trap "" TERM; python3 -c "import time; b = bytearray(256 << 20); open(\"big.ready\", \"w\"); time.sleep(29)" & while [ ! -e big.ready ]; do sleep 0.05; done; rm big.ready; sleep 29'
+timeout: 1s
+kill_grace: 200ms
+EOF2
+expect_exit 1 "a job whose group ignores TERM times out" jr run dies-slowly
+equals "its members killed with it are no leftovers" \
+	"$(q "select leftovers, error from runs where job='dies-slowly'")" "0|timed out after 1000 ms"
+check "and gone" bash -c '! pgrep -f "time.sleep\(2[9]\)" >/dev/null'
+
 # A process that escapes the job's session (a daemon) is not a leftover,
 # but jobrunner, as child subreaper, becomes its parent and reaps it: no
 # zombie accumulates in a long run. The escaped process writes its pid
