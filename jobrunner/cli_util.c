@@ -127,7 +127,8 @@ int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *
 			print_diags(&diags);
 			if (diags.n)
 				fprintf(stderr, "jobrunner: %zu error%s in the job files of %s\n",
-					diags.n, diags.n == 1 ? "" : "s", ctx->cfg.jobs_dir);
+					diags.errors, diags.errors == 1 ? "" : "s",
+					ctx->cfg.jobs_dir);
 			else
 				jr_cli_error("cannot load the job files of %s", ctx->cfg.jobs_dir);
 			jr_diags_release(&diags);

@@ -1505,8 +1505,7 @@ int jr_jobset_load_buffer(struct jr_jobset *set, const char *name, const char *d
 		       kind_str(root));
 	}
 	if (c.nerr > JR_MAX_FILE_ERRORS)
-		jr_diags_add(diags, name, 0, 0, "%zu more errors not shown",
-			     c.nerr - JR_MAX_FILE_ERRORS);
+		jr_diags_add_unshown(diags, name, c.nerr - JR_MAX_FILE_ERRORS, "");
 	ret = c.nerr ? -1 : 0;
 out:
 	jr_ynode_free(root);
@@ -1803,8 +1802,7 @@ int jr_jobset_check(struct jr_jobset *set, struct jr_diags *diags)
 		}
 	}
 	if (cs.nerr > JR_MAX_CHECK_ERRORS)
-		jr_diags_add(diags, "jobs", 0, 0, "%zu more errors across jobs not shown",
-			     cs.nerr - JR_MAX_CHECK_ERRORS);
+		jr_diags_add_unshown(diags, "jobs", cs.nerr - JR_MAX_CHECK_ERRORS, " across jobs");
 	for (i = 0; i < n; i++)
 		free(adj[i]);
 	free(adj);

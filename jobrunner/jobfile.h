@@ -21,9 +21,13 @@
 struct jr_diags {
 	char **msg;
 	size_t n, alloc;
+	size_t errors; /* each message's, and those a "more not shown" stands for */
 };
 void jr_diags_add(struct jr_diags *d, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* Adds "file: COUNT more errors[ across]... not shown": COUNT errors, one
+ * message. */
+void jr_diags_add_unshown(struct jr_diags *d, const char *file, size_t count, const char *where);
 void jr_diags_release(struct jr_diags *d);
 
 /* Backend names a job may list in `backends:` (NULL-terminated); the backend

@@ -32,6 +32,14 @@ void jr_diags_vadd(struct jr_diags *d, const char *file, int line, int col, cons
 	jr_buf_vaddf(&b, fmt, ap);
 	jr_xgrow((void **)&d->msg, &d->alloc, d->n + 1, sizeof(*d->msg));
 	d->msg[d->n++] = jr_buf_detach(&b, NULL);
+	d->errors++;
+}
+
+void jr_diags_add_unshown(struct jr_diags *d, const char *file, size_t count, const char *where)
+{
+	jr_diags_add(d, file, 0, 0, "%zu more error%s%s not shown", count, count == 1 ? "" : "s",
+		     where);
+	d->errors += count - 1;
 }
 
 void jr_diags_add(struct jr_diags *d, const char *file, int line, int col, const char *fmt, ...)
@@ -51,7 +59,7 @@ void jr_diags_release(struct jr_diags *d)
 		free(d->msg[i]);
 	free(d->msg);
 	d->msg = NULL;
-	d->n = d->alloc = 0;
+	d->n = d->alloc = d->errors = 0;
 }
 
 void jr_ynode_free(struct jr_ynode *n)

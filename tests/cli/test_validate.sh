@@ -68,6 +68,17 @@ grep -F "e.yaml:" "$T/err" | cut -d: -f2 >"$T/lines"
 check "its errors are listed in line order" sort -n -c "$T/lines"
 equals "all of them" "$(wc -l <"$T/lines")" 5
 rm "$P/jobs.d/e.yaml"
+# Past 100 messages a file's errors are counted, not listed: the total
+# counts them all.
+{
+	echo "jobs:"
+	for i in $(seq 1 150); do echo "  - {name: j$i, command: [x], bogus: 1}"; done
+} | job many.yaml
+expect_exit 2 "a file with 150 errors" jr validate
+equals "100 of them are listed" "$(grep -c "many.yaml:[0-9]*:[0-9]*: " "$T/err")" 100
+contains "the rest counted" "$T/err" "many.yaml: 50 more errors not shown"
+contains "the total counts them all" "$T/err" "jobrunner: 153 errors in the job files of"
+rm "$P/jobs.d/many.yaml"
 expect_exit 2 "list refuses invalid files too" jr list
 expect_exit 2 "run starts nothing" jr run one
 rm "$P/jobs.d/b.yaml" "$P/jobs.d/c.yml"
