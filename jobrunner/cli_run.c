@@ -206,11 +206,14 @@ static void print_summary(const struct jr_sched_summary *sum, bool tty)
 	char el[32];
 
 	jr_fmt_duration(sum->elapsed_ms, el, sizeof(el));
+	/* Runs as history has them: a job retried until it succeeded had
+	 * a failed run, and did not fail; the jobs that did are listed. */
 	if (tty)
-		fprintf(stderr, "jobrunner: %d run%s in %s: %d succeeded, %d failed, %d timed out, "
-				"%d skipped, %d unrunnable\n",
-			sum->runs, sum->runs == 1 ? "" : "s", el, sum->succeeded, sum->failed,
-			sum->timed_out, sum->skipped, sum->unrunnable);
+		fprintf(stderr,
+			"jobrunner: %d job%s, %d run%s in %s: %d succeeded, %d failed, %d timed out, "
+			"%d skipped, %d unrunnable\n",
+			sum->jobs, sum->jobs == 1 ? "" : "s", sum->runs, sum->runs == 1 ? "" : "s", el,
+			sum->succeeded, sum->failed, sum->timed_out, sum->skipped, sum->unrunnable);
 	if (sum->units_failed) {
 		/* Jobs, not (job, target) pairs: the list below names targets. */
 		fprintf(stderr, "jobrunner: %d of %d job%s did not succeed:\n%s", sum->jobs_failed,

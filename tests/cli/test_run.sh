@@ -490,8 +490,15 @@ script -qec "$JR -c $P/jobrunner.ini run hello failing" /dev/null >"$T/tty" 2>&1
 tr '\r' '\n' <"$T/tty" >"$T/tty.txt"
 contains "a progress line on a terminal" "$T/tty.txt" "done,"
 contains "it counts failures" "$T/tty.txt" "1 failed"
-contains "a summary at the end" "$T/tty.txt" "2 runs in"
+contains "a summary at the end" "$T/tty.txt" "2 jobs, 2 runs in"
 contains "naming what failed" "$T/tty.txt" "failing: exit code 3"
+# A job retried until it succeeded: its failed runs are counted as runs,
+# and it is no failed job.
+script -qec "$JR -c $P/jobrunner.ini run flaky" /dev/null >"$T/tty" 2>&1
+tr '\r' '\n' <"$T/tty" >"$T/tty.txt"
+contains "the summary counts one job and its three runs" "$T/tty.txt" "1 job, 3 runs in"
+contains "... two of them failed" "$T/tty.txt" ": 1 succeeded, 2 failed, "
+lacks "and no job is said to have failed" "$T/tty.txt" "did not succeed"
 # -j 1: each job's successor starts in the step that records its end, and
 # the line is drawn after it: never "1/2 done, 0 running" in between.
 script -qec "$JR -c $P/jobrunner.ini run -j 1 hello failing" /dev/null >"$T/tty" 2>&1
