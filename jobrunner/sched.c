@@ -338,8 +338,11 @@ static int private_dir(const char *dir, enum dir_make make, struct jr_err *err)
 		return jr_err_set(err, "%s: owned by uid %lu, not by you; refusing to write into it", dir,
 				  (unsigned long)st.st_uid);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return jr_err_set(err, "%s: writable by others (mode %04o); refusing to write into it",
-				  dir, (unsigned)(st.st_mode & 07777));
+		return jr_err_set(err,
+				  "%s: writable by %s (mode %04o); refusing to write into it "
+				  "(chmod go-w)",
+				  dir, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+				  (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 

@@ -481,7 +481,10 @@ rm "$P/db/locks"
 mv "$T/locks.real" "$P/db/locks"
 chmod 777 "$P/db/logs"
 expect_exit 2 "a log directory others can write is refused" jr run symlinked
-contains "naming the mode" "$T/err" "writable by others"
+contains "naming the mode" "$T/err" "writable by everyone (mode 0777)"
+chmod 770 "$P/db/logs"
+expect_exit 2 "a log directory its group can write is refused" jr run symlinked
+contains "naming the mode" "$T/err" "writable by its group (mode 0770); refusing to write into it (chmod go-w)"
 chmod 700 "$P/db/logs"
 expect_exit 0 "and all is well again" jr run symlinked
 
