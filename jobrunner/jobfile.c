@@ -1328,7 +1328,7 @@ static struct jr_job *parse_job(struct ctx *c, const struct jr_ynode *n)
 	}
 	if ((v = map_get(n, "tags")))
 		get_strv(c, v, "tags", &job->tags, word_valid,
-			 "a tag (letters, digits and _ . - + : /)", true, NULL);
+			 "a tag (1 to 128 of letters, digits and _ . - + : /)", true, NULL);
 	if ((v = map_get(n, "backends")))
 		parse_backends(c, v, job);
 	if ((v = map_get(n, "targets")))

@@ -457,6 +457,11 @@ static void test_type_errors(void **state)
 	    {"name: a\ncommand: [x]\nneeds: [../x]\n", "needs[0]: '../x' is not a job name"},
 	    {"name: a\ncommand: [x]\nneeds: [b, b]\n", "listed twice"},
 	    {"name: a\ncommand: [x]\ntags: [\"a b\"]\n", "tags[0]: 'a b' is not a tag"},
+	    {"name: a\ncommand: [x]\ntags: [ok, "
+	     "a234567890123456789012345678901234567890123456789012345678901234"
+	     "5678901234567890123456789012345678901234567890123456789012345678x]\n",
+	     "tags[1]: 'a2345678901234567890123456789012345678901234567890123456789012345678901234"
+	     "56...' is not a tag (1 to 128 of letters"},
 	    {"name: a\ncommand: [x]\nbackends: [local, local]\n", "listed twice"},
 	    {"name: a\ncommand: [x]\nbackends: local\n", "backends: expected a list"},
 	    {"name: a\ncommand: [x]\ntargets: []\n", "targets: expected at least one"},
