@@ -37,5 +37,12 @@ contains "... and so does one with a file that does not set backends" "$T/m.out"
 printf '[jobrunner]\nbackends = local\n' >"$T/c/jobrunner.ini"
 "$JR" -c "$T/c/jobrunner.ini" machines >"$T/m.out" 2>&1
 contains "a file that sets them is named" "$T/m.out" "backends in preference order ($T/c/jobrunner.ini): local"
+# Where it cannot tell whether a configuration file exists (a home it may
+# not search), it does not go on to the next place (jobrunner.ini(5)).
+if [ "$(id -u)" = 0 ]; then
+	expect_exit 2 "a home that cannot be searched is an error, not skipped" \
+		bash -c "cd / && env -u XDG_CONFIG_HOME HOME='$T' setpriv --reuid=65534 --regid=65534 --clear-groups '$JR' list"
+	contains "naming the path" "$T/err" "$T/.config/jobrunner/jobrunner.ini: Permission denied"
+fi
 
 done_testing
