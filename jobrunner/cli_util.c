@@ -108,6 +108,15 @@ int jr_cli_plain_opts(int argc, char **argv, const char *command, const char *he
 	return -1;
 }
 
+/* A read command's wait for the database's write lock (jr_store_wait_fn). */
+#define READER_WAIT_MS 500
+
+static bool reader_wait(void *arg, int64_t waited_ms)
+{
+	(void)arg;
+	return waited_ms < READER_WAIT_MS;
+}
+
 int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *ctx)
 {
 	struct jr_err err = JR_ERR_INIT;
@@ -156,10 +165,19 @@ int jr_cli_ctx_load(const struct jr_cli *cli, unsigned need, struct jr_cli_ctx *
 		}
 		ctx->loaded |= JR_NEED_STORE;
 		/* Opened read-only, vanished runs stay `running` until a
-		 * command that can write the database comes. */
+		 * command that can write the database comes. A command that
+		 * reads records them only by the way: it neither waits long
+		 * for the database's lock nor fails for want of it. */
+		if (reader)
+			jr_store_set_wait(ctx->st, reader_wait, NULL);
 		if (jr_store_writable(ctx->st) && jr_store_reconcile(ctx->st, &nlost, &err) < 0) {
-			jr_cli_error("%s", err.msg);
-			return JR_EXIT_USAGE;
+			if (!reader) {
+				jr_cli_error("%s", err.msg);
+				return JR_EXIT_USAGE;
+			}
+			jr_cli_error("runs left running by a jobrunner that disappeared are not "
+				     "recorded as lost yet: %s",
+				     err.msg);
 		}
 		if (nlost > 0)
 			fprintf(stderr,

@@ -110,6 +110,8 @@ struct sched {
 	const char *fatal; /* the error that stopped jobrunner, once one did */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
+	int64_t wait_stop_mono; /* db_wait: a signal or error came: when to give up */
+	bool wait_said;		/* ... the current wait was said */
 };
 
 /* ---- signals: a self-pipe the loop polls ---- */
@@ -1203,6 +1205,66 @@ static void handle_signals(struct sched *s)
 	jr_spawn_reap_orphans();
 }
 
+/* Polls the running attempts: those that ended are reaped (U_REAPED), to
+ * be recorded by the next step. Whether one was. */
+static bool reap_pass(struct sched *s)
+{
+	bool reaped = false;
+	size_t i;
+
+	for (i = 0; i < s->nact; i++) {
+		struct unit *u = &s->u[s->act[i]];
+
+		if (u->state != U_RUNNING)
+			continue;
+		if (jr_cmd_poll(u->cmd) == 1) {
+			u->state = U_REAPED;
+			s->nrunning--;
+			reaped = true;
+		}
+	}
+	return reaped;
+}
+
+/* How long a step waits for a write lock another process holds on the
+ * database (an open sqlite3 transaction, say) before jobrunner gives up
+ * (an error, exit 2): the jobs running go on meanwhile (db_wait), none
+ * starts. After a signal or an error, only DB_WAIT_STOPPING_MS more, to
+ * record what is known. */
+#define DB_WAIT_MS	    (10 * 60 * 1000)
+#define DB_WAIT_STOPPING_MS 10000
+/* On a terminal, a wait this long is said. */
+#define DB_WAIT_SAY_MS 2000
+
+/* jr_store_wait_fn of the batch: while a write waits for the database's
+ * lock, the running attempts are still reaped when they end (their end
+ * time is when they ended, not when the lock came free), timed out,
+ * and signals are handled; nothing here uses the store, which is in the
+ * middle of a statement: hooks that ended are finished by the loop. */
+static bool db_wait(void *arg, int64_t waited_ms)
+{
+	struct sched *s = arg;
+	size_t i;
+
+	if (waited_ms == 0)
+		s->wait_said = false;
+	handle_signals(s);
+	reap_pass(s);
+	for (i = 0; i < s->nhooks; i++)
+		jr_cmd_poll(s->hooks[i].cmd);
+	if ((s->stopping || s->fatal) && !s->wait_stop_mono)
+		s->wait_stop_mono = jr_mono_ms() + DB_WAIT_STOPPING_MS;
+	if (waited_ms >= DB_WAIT_SAY_MS && !s->wait_said &&
+	    s->opts->progress == JR_PROGRESS_TTY) {
+		s->wait_said = true;
+		say(s, "waiting for the database: another process holds its write lock "
+		       "(an open sqlite3 transaction?)");
+	}
+	if (s->wait_stop_mono && jr_mono_ms() >= s->wait_stop_mono)
+		return false;
+	return waited_ms < DB_WAIT_MS;
+}
+
 static int loop(struct sched *s, struct jr_err *err)
 {
 	struct pollfd *pfd = NULL;
@@ -1268,17 +1330,7 @@ static int loop(struct sched *s, struct jr_err *err)
 			goto fail;
 		}
 		handle_signals(s);
-		for (i = 0; i < s->nact; i++) {
-			struct unit *u = &s->u[s->act[i]];
-
-			if (u->state != U_RUNNING)
-				continue;
-			if (jr_cmd_poll(u->cmd) == 1) {
-				u->state = U_REAPED;
-				s->nrunning--;
-				reaped = true;
-			}
-		}
+		reaped = reap_pass(s);
 		for (i = 0; i < s->nhooks;)
 			if (jr_cmd_poll(s->hooks[i].cmd) == 1)
 				hook_finished(s, i);
@@ -1442,6 +1494,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 	if (signals_setup(&old, err) < 0)
 		goto out_inv;
 	progress(&s, false);
+	jr_store_set_wait(st, db_wait, &s);
 	ret = loop(&s, err);
 	/* After a fatal error, stop what still runs (all at once: each may
 	 * take its grace) and record it, and what did not start, as ended by
@@ -1467,6 +1520,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		skip_rest(&s, why, &e2);
 		free(why);
 	}
+	jr_store_set_wait(st, NULL, NULL);
 	progress(&s, true);
 	signals_restore(&old);
 	sum->interrupted = s.stopping;

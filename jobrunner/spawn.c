@@ -1918,6 +1918,11 @@ void jr_cmd_terminate(struct jr_cmd *cmd, enum jr_kill_reason reason)
 {
 	if (cmd->state != ST_RUNNING)
 		return;
+	/* One that already exited (not yet polled) was not stopped by this:
+	 * its end stands, and what it left is its leftovers. */
+	try_reap(cmd, false);
+	if (cmd->reaped)
+		return;
 	send_term(cmd, reason);
 }
 

@@ -151,6 +151,9 @@ struct jr_store {
 	bool unlocked;	 /* ... read as immutable (open_ro) */
 	bool batch;	 /* inside jr_store_batch_begin: writes share one transaction */
 	bool batch_open; /* ... which its first write began */
+	jr_store_wait_fn wait_fn; /* jr_store_set_wait */
+	void *wait_arg;
+	int64_t busy_since, busy_waited_ms; /* the last wait for another's lock */
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
@@ -198,12 +201,43 @@ static int db_fail(struct jr_store *st, struct jr_err *err, const char *what)
 			  : 0;
 	/* open_ro: a writer's checkpoint under a reader without locks. */
 	bool retry = st->unlocked && code == SQLITE_CORRUPT;
+	char busy[128] = "";
 
-	return jr_err_set(err, "%s: %s: %s%s%s%s%s", st->path, what, sqlite3_errmsg(st->db),
+	if (code == SQLITE_BUSY)
+		snprintf(busy, sizeof(busy),
+			 " (another process held its write lock for %.1f s: an open sqlite3 "
+			 "transaction?)",
+			 (double)st->busy_waited_ms / 1000);
+	return jr_err_set(err, "%s: %s: %s%s%s%s%s%s", st->path, what, sqlite3_errmsg(st->db),
 			  sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "",
 			  retry ? " (read without locks, for want of write access, while a "
 				  "jobrunner began writing it: try again)"
-				: "");
+				: "",
+			  busy);
+}
+
+/* SQLite's busy handler: another connection holds the lock this one
+ * needs. Waits a few milliseconds and asks to retry, until the store's
+ * wait function says to stop or, without one, BUSY_TIMEOUT_MS. */
+static int busy_wait(void *arg, int count)
+{
+	struct jr_store *st = arg;
+	int64_t now = jr_mono_ms();
+
+	if (count == 0)
+		st->busy_since = now;
+	st->busy_waited_ms = now - st->busy_since;
+	if (st->wait_fn ? !st->wait_fn(st->wait_arg, st->busy_waited_ms)
+			: st->busy_waited_ms >= BUSY_TIMEOUT_MS)
+		return 0;
+	usleep(count < 10 ? 1000 * (useconds_t)(count + 1) : 10000);
+	return 1;
+}
+
+void jr_store_set_wait(struct jr_store *st, jr_store_wait_fn fn, void *arg)
+{
+	st->wait_fn = fn;
+	st->wait_arg = arg;
 }
 
 /* Refuses a connection inherited across fork: SQLite's locks and file
@@ -602,7 +636,7 @@ static int db_connect(struct jr_store *st, const char *name, int flags, struct j
 		return db_fail(st, err, "open");
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(st->db, busy_wait, st);
 	return 0;
 }
 

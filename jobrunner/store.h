@@ -142,6 +142,14 @@ int jr_store_checkpoint_in_background(struct jr_store *st, struct jr_err *err);
  * tests that the configured durability is the one in force. */
 int jr_store_sync_level(struct jr_store *st);
 
+/* While a write waits for a lock another process holds on the database
+ * (an open sqlite3 transaction, another jobrunner's step), fn(arg,
+ * waited_ms) is called every few milliseconds: it may do anything but use
+ * the store, and returns whether to go on waiting. Without one (NULL), a
+ * write waits up to 10 s, then fails saying how long it waited. */
+typedef bool (*jr_store_wait_fn)(void *arg, int64_t waited_ms);
+void jr_store_set_wait(struct jr_store *st, jr_store_wait_fn fn, void *arg);
+
 int jr_store_batch_begin(struct jr_store *st, struct jr_err *err);
 int jr_store_batch_commit(struct jr_store *st, struct jr_err *err);
 void jr_store_batch_abort(struct jr_store *st);

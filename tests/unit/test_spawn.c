@@ -888,6 +888,26 @@ static void test_7_timeout(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(sigs[0].reason, JR_KILL_INTERRUPT);
 	jr_cmd_free(cmd);
+
+	/* ... but one that already exited, not yet polled, keeps its end. */
+	cmd = jr_cmd_new("/bin/true");
+	assert_int_equal(jr_cmd_start(cmd), 0);
+	for (int i = 0; i < 500; i++) {
+		char buf[1024];
+		const char *p = jr_proc_stat(jr_cmd_pid(cmd), buf, sizeof(buf));
+
+		if (p && p[1] == 'Z')
+			break;
+		usleep(10000);
+	}
+	jr_cmd_terminate(cmd, JR_KILL_INTERRUPT);
+	assert_int_equal(jr_cmd_wait(cmd, &res), 0);
+	assert_false(res.interrupted);
+	assert_int_equal(res.signal, 0);
+	assert_int_equal(res.exit_code, 0);
+	jr_cmd_signals(cmd, &n);
+	assert_int_equal(n, 0);
+	jr_cmd_free(cmd);
 }
 
 /* 8. 50 commands through one event loop; free kills; no zombies. */

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Another process holding the database's write lock (an open sqlite3
+# transaction): a batch waits for it without stopping its jobs' care (they
+# are reaped when they end, timed out, stopped by a signal), and records
+# what it knows once the lock is free; commands that read do not wait.
+. "$(dirname "$0")/lib.sh"
+setup_project
+
+# hold NAME: a process holding the write lock until $T/NAME.release exists,
+# once $T/NAME.locked exists.
+hold() {
+	python3 -c '
+import os, sqlite3, sys, time
+db, locked, release = sys.argv[1:4]
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(locked, "w").close()
+while not os.path.exists(release):
+    time.sleep(0.02)
+c.execute("COMMIT")
+' "$DB" "$T/$1.locked" "$T/$1.release" &
+	holder=$!
+	wait_for "the lock is taken ($1)" 10 test -e "$T/$1.locked"
+}
+release() { date +%s%3N >"$T/$1.at"; touch "$T/$1.release"; wait "$holder"; }
+# gone PID: no such process, not even a zombie (reaped).
+gone() { ! ps -p "$1" >/dev/null; }
+
+job lock.yaml <<'EOF2'
+jobs:
+  - name: ends-in-lock
+    shell: 'while [ ! -e ends.go ]; do sleep 0.05; done'
+    timeout: 60s
+  - name: times-out-in-lock
+    command: [sleep, "8"]
+    timeout: 1s
+  - name: after-lock
+    command: ["true"]
+    needs: [ends-in-lock]
+  - name: stopped-in-lock
+    shell: 'while :; do sleep 0.05; done'
+EOF2
+touch "$P/jobs.d/ends.go"
+expect_exit 0 "a first run makes the database" jr run after-lock
+rm "$P/jobs.d/ends.go"
+
+# --- a batch under a lock: its jobs are still looked after ---
+"$JR" -c "$P/jobrunner.ini" run -j 2 ends-in-lock times-out-in-lock after-lock >"$T/run.out" 2>&1 &
+runner=$!
+wait_for "both jobs run" 10 qeq "select count(*) from runs where status='running' and pid > 0" 2
+ends=$(q "select pid from runs where job='ends-in-lock' and status='running'")
+tmo=$(q "select pid from runs where job='times-out-in-lock' and status='running'")
+hold a
+touch "$P/jobs.d/ends.go"
+wait_for "a job that ends meanwhile is reaped (no zombie)" 10 gone "$ends"
+wait_for "a job that times out meanwhile is stopped" 10 gone "$tmo"
+check "jobrunner waits" kill -0 "$runner"
+release a
+wait "$runner"
+equals "then records it all: exit 1 (one timed out)" "$?" 1
+equals "the ended job succeeded" "$(q "select status from runs where job='ends-in-lock' order by id desc limit 1")" succeeded
+check "... ended when it ended, not when the lock came free" \
+	test "$(q "select finished_ms from runs where job='ends-in-lock' order by id desc limit 1")" -lt "$(cat "$T/a.at")"
+equals "the other timed out" "$(q "select status, error from runs where job='times-out-in-lock'")" "timed_out|timed out after 1000 ms"
+check "... on time" test "$(q "select duration_ms from runs where job='times-out-in-lock'")" -lt 5000
+equals "and the job after it ran" "$(q "select status from runs where job='after-lock' order by id desc limit 1")" succeeded
+
+# --- a signal under a lock: the jobs are stopped at once ---
+"$JR" -c "$P/jobrunner.ini" run stopped-in-lock >"$T/run.out" 2>&1 &
+runner=$!
+wait_for "the job runs" 10 qeq "select count(*) from runs where job='stopped-in-lock' and status='running' and pid > 0" 1
+pid=$(q "select pid from runs where job='stopped-in-lock' and status='running'")
+hold b
+kill -TERM "$runner"
+wait_for "SIGTERM stops the job while the lock is held" 10 gone "$pid"
+release b
+wait "$runner"
+equals "jobrunner then exits 143" "$?" 143
+equals "having recorded the run interrupted" "$(q "select status, error from runs where job='stopped-in-lock'")" "failed|interrupted"
+
+# --- commands that read do not wait for the lock ---
+# A run left running by a jobrunner that was killed: a command that reads
+# would record it lost, but the lock is held: it says so and goes on.
+"$JR" -c "$P/jobrunner.ini" run stopped-in-lock >/dev/null 2>&1 &
+runner=$!
+wait_for "another run goes" 10 qeq "select count(*) from runs where job='stopped-in-lock' and status='running' and pid > 0" 1
+pid=$(q "select pid from runs where job='stopped-in-lock' and status='running'")
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+kill -9 -- "-$pid" 2>/dev/null
+hold c
+before=$(date +%s%3N)
+expect_exit 0 "history under a lock" jr history stopped-in-lock
+took=$(($(date +%s%3N) - before))
+check "... does not wait for it (${took} ms)" test "$took" -lt 5000
+contains "shows the runs" "$T/out" "running"
+contains "says the lost run is not recorded yet" "$T/err" "not recorded as lost yet"
+contains "... and why" "$T/err" "another process held its write lock for"
+release c
+expect_exit 0 "once the lock is free, history records it" jr history stopped-in-lock
+contains "and says so" "$T/err" "recorded as lost"
+
+done_testing
