@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -110,6 +111,7 @@ struct sched {
 	const char *fatal; /* the error that stopped jobrunner, once one did */
 	int64_t start_mono, last_progress;
 	bool progress_shown;
+	bool said_log_full;	/* log_dir's filesystem was found full */
 	int64_t wait_stop_mono; /* db_wait: a signal or error came: when to give up */
 	bool wait_said;		/* ... the current wait was said */
 };
@@ -663,6 +665,20 @@ static void hook_finished(struct sched *s, size_t i)
 
 /* ---- attempts ---- */
 
+/* Whether the filesystem of log file fd (-1: none) is full: less room
+ * than a write of a few pages needs, for this user (root may use the
+ * blocks reserved to it). */
+static bool log_full(int fd)
+{
+	struct statvfs sv;
+	unsigned long long room;
+
+	if (fd < 0 || fstatvfs(fd, &sv) < 0)
+		return false;
+	room = (unsigned long long)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
+	return room < 64 * 1024;
+}
+
 static void free_paths(struct unit *u)
 {
 	free(u->stdout_path);
@@ -812,6 +828,18 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 			if (jr_store_run_signal(s->st, u->run.id, sigs[i].sig, sigs[i].at_ms,
 						jr_kill_reason_name(sigs[i].reason), err) < 0)
 				ret = -1;
+	}
+	/* A full log_dir cuts the job's output short, and a job that fails
+	 * to write (as most do then) fails without a word where its stderr
+	 * went: say why, on the run and once to the user. */
+	if (r && (log_full(u->out_fd) || log_full(u->err_fd))) {
+		if (status != JR_RUN_SUCCEEDED)
+			jr_buf_addf(&msg, "%slog_dir is full: output cut short",
+				    msg.len ? "; " : "");
+		if (!s->said_log_full) {
+			s->said_log_full = true;
+			say(s, "%s: no space left: the jobs' output is cut short", s->cfg->log_dir);
+		}
 	}
 	/* A job's own files hold what it wrote only if it ran (an attempt
 	 * that never started has no from offsets either). */

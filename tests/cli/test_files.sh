@@ -35,4 +35,22 @@ expect_exit 0 "a FIFO with a reader is written" jr run fifo-out
 IFS= read -r -t 5 line <&7
 equals "what the job wrote arrives" "$line" "hi"
 exec 7<&-
+
+# A full log_dir: the job's writes fail, and it says so only where its
+# output went; jobrunner says it, on the run and to the user, once.
+if [ "$(id -u)" = 0 ] && mkdir "$T/small" && mount -t tmpfs -o size=1m tmpfs "$T/small" 2>/dev/null; then
+	sed "s|^log_dir = .*|log_dir = $T/small/logs|" "$P/jobrunner.ini" >"$P/small.ini"
+	chmod 644 "$P/small.ini"
+	job full.yaml <<'EOF2'
+jobs:
+  - {name: fills, shell: 'head -c 3000000 /dev/zero'}
+  - {name: writes-after, command: [echo, hello]}
+EOF2
+	expect_exit 1 "jobs writing to a full log_dir fail" "$JR" -c "$P/small.ini" run -j 1 fills writes-after
+	contains "the user is told why" "$T/err" "$T/small/logs: no space left: the jobs' output is cut short"
+	equals "once" "$(grep -c "no space left" "$T/err")" 1
+	equals "each run says why it failed" \
+		"$(q "select count(*) from runs where job in ('fills', 'writes-after') and error like '%log_dir is full: output cut short'")" 2
+	umount "$T/small"
+fi
 done_testing
