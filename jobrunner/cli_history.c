@@ -205,17 +205,22 @@ static int find_run(struct jr_cli_ctx *ctx, const char *arg, struct jr_run_row *
 	return JR_EXIT_USAGE;
 }
 
+/* The tail is what the job wrote, printed amid show's own lines, on the
+ * operator's terminal: its control characters are shown as '?'
+ * (jr_buf_add_term_text), or a job could clear the screen, retitle the
+ * window or rewrite the lines above. logs prints the log as it is. */
 static void print_tail(const char *title, const char *path, const char *tail)
 {
-	size_t n;
+	struct jr_buf b = JR_BUF_INIT;
 
 	if (!tail || !*tail)
 		return;
 	printf("--- %s (last 4 KiB; all of it: %s)\n", title, path ? path : "-");
-	n = strlen(tail);
-	fwrite(tail, 1, n, stdout);
-	if (tail[n - 1] != '\n')
+	jr_buf_add_term_text(&b, tail, strlen(tail));
+	fwrite(b.buf, 1, b.len, stdout);
+	if (b.buf[b.len - 1] != '\n')
 		putchar('\n');
+	jr_buf_release(&b);
 }
 
 static bool run_active(const struct jr_run_row *r)

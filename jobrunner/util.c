@@ -275,6 +275,39 @@ void jr_buf_add_json_str(struct jr_buf *b, const char *s)
 		jr_buf_add_json_strn(b, s, strlen(s));
 }
 
+/* Controls: C0 (but newline and tab), DEL and C1, as characters of valid
+ * UTF-8 (U+0080-U+009F) or as bytes 0x80-0x9F outside of it (a terminal in
+ * an 8-bit charset takes 0x9B for CSI, as ESC [). Carriage return and
+ * backspace go too: they let a line overwrite what it showed before.
+ * Other text, valid UTF-8 first of all, is left as it is: it is what the
+ * job wrote, in any language; and invalid bytes from 0xA0 up (Latin-1
+ * text, say) control nothing. Every encoding of a control, overlong ones
+ * included, holds a byte below 0x20 or from 0x80 to 0x9F, replaced: all
+ * but an overlong DEL (C1 BF), which a terminal decoding UTF-8 refuses as
+ * it does every overlong form. The terminal is taken to use UTF-8, as the
+ * rest of jobrunner's output does: in an 8-bit charset, bytes of many a
+ * valid character (À is C3 80, € E2 82 AC) read as C1 controls still. */
+void jr_buf_add_term_text(struct jr_buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		n = jr_utf8_len(p + i, len - i, &cp);
+		if (!n) {
+			jr_buf_addch(b, p[i] < 0xA0 ? '?' : (char)p[i]);
+			i++;
+			continue;
+		}
+		if ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7F && cp < 0xA0))
+			jr_buf_addch(b, '?');
+		else
+			jr_buf_add(b, p + i, n);
+		i += n;
+	}
+}
+
 char *jr_redact(const char *text, const char *const *vals, bool cut_before)
 {
 	size_t n = strlen(text), i, k, l, j;

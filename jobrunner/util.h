@@ -50,6 +50,11 @@ void jr_buf_add_json_strn(struct jr_buf *b, const char *s, size_t len);
  * 0 when invalid (overlong, surrogate, beyond U+10FFFF, cut short); *cp
  * (may be NULL) gets its code point. */
 size_t jr_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+/* Appends the len bytes of s as text safe to show on a terminal: a control
+ * character, which could move the cursor, clear the screen or retitle the
+ * window, becomes '?' (as a NUL in a stored tail does); newline and tab
+ * stay. See util.c for which bytes that is. */
+void jr_buf_add_term_text(struct jr_buf *b, const char *s, size_t len);
 /* A JSON array of the n strings of v. */
 void jr_buf_add_json_strv(struct jr_buf *b, const char *const *v, size_t n);
 

@@ -253,6 +253,32 @@ equals "the command line is recorded as typed after an option error" \
 	"$(jr run -x >/dev/null 2>&1; jr run alpha >/dev/null 2>&1; q "select argv from invocations order by id desc limit 1")" \
 	"[\"$JR\",\"-c\",\"$P/jobrunner.ini\",\"run\",\"alpha\"]"
 
+# show prints the tail of what a job wrote amid its own lines, on the
+# operator's terminal: the job's control characters are shown as '?' (an
+# escape sequence could retitle the window and clear the screen), its
+# UTF-8 text as it is. logs prints the log byte for byte.
+job esc.yaml <<'EOF2'
+name: escapes
+shell: 'printf "hello \033]0;PWNED\007\033[2J\r\b\177 \302\233c1 \233raw \303\251t\303\251 \342\202\254\n"; printf "err \033[31mred" >&2'
+EOF2
+jr run escapes >/dev/null 2>&1
+expect_exit 0 "show of a run whose output holds escape sequences" jr show escapes
+check "show prints no control character of the job's (but newlines)" \
+	python3 -c 'import sys; d=open(sys.argv[1],"rb").read().decode(); assert not [c for c in d if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160], repr(d)' "$T/out"
+contains "each shown as '?'" "$T/out" "hello ?]0;PWNED??[2J??? ?c1 ?raw été €"
+contains "the stderr tail too" "$T/out" "err ?[31mred"
+expect_exit 0 "show --json of that run" jr show escapes --json
+check "show --json escapes them as JSON does (invalid UTF-8 as U+FFFD)" python3 -c '
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+assert not [b for b in raw if b < 32 and b != 10], raw
+r = json.loads(raw)["run"]
+assert r["stdout_tail"] == "hello \x1b]0;PWNED\x07\x1b[2J\r\x08\x7f \x9bc1 \ufffdraw été €\n", r["stdout_tail"]
+assert r["stderr_tail"] == "err \x1b[31mred", r["stderr_tail"]' "$T/out"
+expect_exit 0 "logs of that run" jr logs escapes
+check "logs prints the log as the job wrote it, byte for byte" \
+	cmp "$T/out" <(printf "hello \033]0;PWNED\007\033[2J\r\b\177 \302\233c1 \233raw \303\251t\303\251 \342\202\254\n")
+
 # --follow of a run whose jobrunner is killed: it notices the jobrunner is
 # gone, records the run lost, prints what the run wrote and ends.
 job k.yaml <<'EOF2'

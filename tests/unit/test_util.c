@@ -56,6 +56,40 @@ static void test_json_str(void **state)
 	jr_buf_release(&b);
 }
 
+/* Text for a terminal: controls become '?'; newline, tab and valid UTF-8
+ * stay; of the invalid bytes, those that could be C1 controls go. */
+static void test_term_text(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain\ttext\n", "plain\ttext\n" },
+		{ "hello \033]0;PWNED\007\033[2J", "hello ?]0;PWNED??[2J" },
+		{ "a\rb\bc\x7f\x01\x1f", "a?b?c???" },
+		{ "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" }, /* été € 😀 */
+		{ "\xc2\x9b" "1m \xc2\x85 \xc2\xa0", "?1m ? \xc2\xa0" }, /* U+009B, U+0085; NBSP stays */
+		{ "\x9b" "1m \x80\x9f", "?1m ??" }, /* lone C1 bytes */
+		{ "caf\xe9 \xff \xa0", "caf\xe9 \xff \xa0" }, /* Latin-1 is not a control */
+		{ "\xc0\x9b \xe0\x80\x9b", "\xc0? \xe0??" }, /* overlong ESC */
+		{ "\xe2\x82", "\xe2?" }, /* cut short */
+	};
+	struct jr_buf b = JR_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	jr_buf_init(&b);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jr_buf_reset(&b);
+		jr_buf_add_term_text(&b, cases[i].in, strlen(cases[i].in));
+		assert_string_equal(b.buf, cases[i].out);
+	}
+	jr_buf_reset(&b);
+	jr_buf_add_term_text(&b, "a\0b", 3); /* a NUL too, should one come */
+	assert_memory_equal(b.buf, "a?b", 4);
+	jr_buf_release(&b);
+}
+
 static void test_durations(void **state)
 {
 	static const struct { const char *s; int64_t ms; } good[] = {
@@ -250,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_buf), cmocka_unit_test(test_closest),
 		cmocka_unit_test(test_path_abs), cmocka_unit_test(test_utf8_len),
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_term_text),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_fmt_duration),
 		cmocka_unit_test(test_sizes),
