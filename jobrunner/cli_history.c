@@ -228,6 +228,20 @@ static bool run_active(const struct jr_run_row *r)
 	return r->status == JR_RUN_RUNNING || r->status == JR_RUN_QUEUED;
 }
 
+/* Whether path is a file in use, log_dir/.running/NAME (logfile.h); if so,
+ * *dlen gets the length of its log_dir. */
+static bool in_use_log(const char *path, size_t *dlen)
+{
+	static const char dir[] = "/" JR_LOG_RUNNING_DIR;
+	const char *slash = strrchr(path, '/');
+	size_t n = sizeof(dir) - 1;
+
+	if (!slash || !slash[1] || (size_t)(slash - path) < n || memcmp(slash - n, dir, n))
+		return false;
+	*dlen = (size_t)(slash - path) - n;
+	return true;
+}
+
 /* Whether path, where r's row says one of its streams went, is a log of
  * jobrunner's own (logfile.h): a file in use in a directory .running
  * (log_dir/.running, wherever log_dir was when the run went), or a kept
@@ -238,17 +252,47 @@ static bool run_active(const struct jr_run_row *r)
 static bool own_log(const struct jr_run_row *r, const char *path)
 {
 	char *kept = jr_xasprintf("/%s/%s.", r->job, r->id);
-	const char *slash = strrchr(path, '/');
-	size_t plen = strlen(path), klen = strlen(kept);
+	size_t plen = strlen(path), klen = strlen(kept), dlen;
 	bool own = false;
 
 	/* "/JOB/RUN." and "out" or "err" end path, with log_dir before them. */
 	if (plen > klen + 3 && !memcmp(path + plen - klen - 3, kept, klen))
 		own = !strcmp(path + plen - 3, "out") || !strcmp(path + plen - 3, "err");
-	if (!own && slash && slash - path >= 9 && !memcmp(slash - 9, "/.running", 9) && slash[1])
-		own = true;
+	if (!own)
+		own = in_use_log(path, &dlen);
 	free(kept);
 	return own;
+}
+
+/* Where the log that r's row names at path is now: the caller's, to free,
+ * or NULL when it is at path if anywhere. A row names the log's file in
+ * use, log_dir/.running/NAME, until the run's end is recorded. Should that
+ * fail (the commit of its end: disk full, database locked), the run is
+ * lost, and its log had moved already to its place, log_dir/JOB/RUN.out or
+ * .err (logfile.h), log_dir being the directory around .running. A regular
+ * file there is the answer even should path name a file too: a kept log
+ * is this run's for good (its name says so, and moves never replace),
+ * whereas a name in .running may since serve another run (a later
+ * jobrunner with the same pid). */
+static char *moved_log(const struct jr_run_row *r, const char *path)
+{
+	enum jr_log_stream stream = JR_LOG_STDERR;
+	struct stat st;
+	char *log_dir, *kept;
+	size_t dlen;
+
+	if (!path || !in_use_log(path, &dlen))
+		return NULL;
+	/* A stream sent to the other (stderr: stdout) has that one's log. */
+	if (r->stdout_path && !strcmp(path, r->stdout_path))
+		stream = JR_LOG_STDOUT;
+	log_dir = jr_xstrndup(path, dlen);
+	kept = jr_log_kept_path(log_dir, r->job, r->id, stream);
+	free(log_dir);
+	if (lstat(kept, &st) == 0 && S_ISREG(st.st_mode))
+		return kept;
+	free(kept);
+	return NULL;
 }
 
 /* A log the run left empty is not kept (logfile.h): say so, rather than
@@ -326,7 +370,7 @@ int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 	struct jr_run_row row;
 	struct jr_buf b = JR_BUF_INIT;
 	struct jr_cli_ctx ctx;
-	char *def = NULL;
+	char *def = NULL, *moved_out, *moved_err;
 	bool json = false;
 	size_t nsig = 0;
 	int rc;
@@ -349,6 +393,18 @@ int jr_cli_show(const struct jr_cli *cli, int argc, char **argv)
 		rc = find_run(&ctx, argv[optind], &row);
 	if (rc != JR_EXIT_OK)
 		goto out;
+	/* Where its logs are, should they have moved since its row was last
+	 * written, in text and JSON alike: both being for finding them. */
+	moved_out = moved_log(&row, row.stdout_path);
+	moved_err = moved_log(&row, row.stderr_path);
+	if (moved_out) {
+		free(row.stdout_path);
+		row.stdout_path = moved_out;
+	}
+	if (moved_err) {
+		free(row.stderr_path);
+		row.stderr_path = moved_err;
+	}
 	if (jr_store_run_signals_list(ctx.st, row.id, &sigs, &nsig, &err) < 0 ||
 	    (row.job_hash && jr_store_job_definition(ctx.st, row.job, row.job_hash, &def, NULL,
 						     &err) < 0)) {
@@ -523,7 +579,11 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			fails = 0;
 		active = run_active(&now);
 		if (!active) {
-			const char *kept = use_err ? now.stderr_path : now.stdout_path;
+			const char *ended = use_err ? now.stderr_path : now.stdout_path;
+			/* Recorded lost, its row may name its file in use
+			 * still, though the log moved to its place. */
+			char *moved = moved_log(&now, ended);
+			const char *kept = moved ? moved : ended;
 
 			if (fd >= 0 && same_file(fd, kept)) {
 				off += n;
@@ -537,6 +597,7 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 					rc = copy_failed(kept);
 			}
 			say_lost(&now);
+			free(moved);
 			jr_run_row_release(&now);
 			break;
 		}
@@ -589,6 +650,7 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 	struct jr_cli_ctx ctx;
 	bool use_err = false, follow = false;
 	const char *path;
+	char *moved = NULL;
 	off_t off = 0;
 	int opt, rc, fd = -1;
 
@@ -638,12 +700,17 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 		rc = JR_EXIT_USAGE;
 		goto out;
 	}
-	if (run_active(&row)) {
+	/* A log at its place is the whole of it: the run ended, whatever its
+	 * row says (moved_log). */
+	moved = moved_log(&row, path);
+	if (moved) {
+		path = moved;
+	} else if (run_active(&row)) {
 		rc = logs_live(&ctx, row.id, path, use_err, follow);
 		goto out;
 	}
-	/* Ended: its log is where its row says, or it stayed empty and was
-	 * not kept. */
+	/* Ended: its log is where its row says, or at its place though the
+	 * row says otherwise, or it stayed empty and was not kept. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT) {
 		say_lost(&row);
@@ -657,6 +724,7 @@ int jr_cli_logs(const struct jr_cli *cli, int argc, char **argv)
 out:
 	if (fd >= 0)
 		close(fd);
+	free(moved);
 	jr_run_row_release(&row);
 	jr_cli_ctx_release(&ctx);
 	return rc;

@@ -129,6 +129,13 @@ int jr_log_move(char **path, const char *dest)
 	return 0;
 }
 
+char *jr_log_kept_path(const char *log_dir, const char *job, const char *run_id,
+		       enum jr_log_stream stream)
+{
+	return jr_xasprintf("%s/%s/%s.%s", log_dir, job, run_id,
+			    stream == JR_LOG_STDERR ? "err" : "out");
+}
+
 char *jr_log_tail(const char *path, size_t max)
 {
 	return jr_log_tail_from(path, 0, max, false, NULL);

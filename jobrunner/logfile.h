@@ -13,9 +13,12 @@
  * Every file is created with O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode 0600, in
  * directories the caller made private. The row of a running run names the
  * file in use, so `logs --follow` finds it; a run whose jobrunner died
- * keeps its output there. A reader of a file in use trusts what it read
- * only while the run is still going, or, once it ended, if the file is its
- * kept log (cli_history.c: logs_live).
+ * keeps its output there. So does the row of a run whose end could not be
+ * recorded (the commit failed) though its log had moved: readers look for
+ * the log at its place, named by jr_log_kept_path (cli_history.c:
+ * moved_log). A reader of a file in use trusts what it read only while the
+ * run is still going, or, once it ended, if the file is its kept log
+ * (cli_history.c: logs_live).
  */
 #ifndef JR_LOGFILE_H
 #define JR_LOGFILE_H
@@ -25,6 +28,15 @@
 #include <stdint.h>
 
 #include "err.h"
+
+/* The directory of the files in use, in log_dir. */
+#define JR_LOG_RUNNING_DIR ".running"
+
+/* Which of a run's streams a log holds. */
+enum jr_log_stream {
+	JR_LOG_STDOUT, /* RUN.out */
+	JR_LOG_STDERR, /* RUN.err */
+};
 
 struct jr_logpool;
 
@@ -53,6 +65,12 @@ enum jr_log_reuse {
  * Returns 0 for an empty log: its file is a spare, or unlinked when the
  * pool is full, and *path is freed and set to NULL. */
 int jr_log_end(struct jr_logpool *lp, int fd, char **path, enum jr_log_reuse reuse);
+
+/* Where a run's kept log goes: log_dir/JOB/RUN.out or .err (the caller's,
+ * to free). The one place that name is made, for the scheduler that moves
+ * a log there and for the readers that look for it. */
+char *jr_log_kept_path(const char *log_dir, const char *job, const char *run_id,
+		       enum jr_log_stream stream);
 
 /* Moves the kept log at *path to dest, never over an existing file: 0 and
  * *path becomes dest, or -1 (errno set) and the file stays where it is. */

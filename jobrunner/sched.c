@@ -921,8 +921,13 @@ again:
 	jr_run_id_new(u->run.id);
 	free(u->stdout_path);
 	free(u->stderr_path);
-	u->stdout_path = u->out_live ? jr_xasprintf("%s/%s.out", js->logdir, u->run.id) : NULL;
-	u->stderr_path = u->err_live ? jr_xasprintf("%s/%s.err", js->logdir, u->run.id) : NULL;
+	u->stdout_path = u->stderr_path = NULL;
+	if (u->out_live)
+		u->stdout_path = jr_log_kept_path(s->cfg->log_dir, u->job->name, u->run.id,
+						  JR_LOG_STDOUT);
+	if (u->err_live)
+		u->stderr_path = jr_log_kept_path(s->cfg->log_dir, u->job->name, u->run.id,
+						  JR_LOG_STDERR);
 	u->run.stdout_path = u->out_live ? u->out_live : js->out_file;
 	u->run.stderr_path = u->err_live ? u->err_live
 			     : js->err_file  ? js->err_file
@@ -1493,7 +1498,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		*strrchr(dbdir, '/') = '\0';
 	s.lock_dir = jr_xasprintf("%s/locks", dbdir);
 	free(dbdir);
-	running_dir = jr_xasprintf("%s/.running", cfg->log_dir);
+	running_dir = jr_xasprintf("%s/" JR_LOG_RUNNING_DIR, cfg->log_dir);
 	if (make_private_dir(s.lock_dir, err) < 0 || make_private_dir(cfg->log_dir, err) < 0 ||
 	    make_private_dir(running_dir, err) < 0) {
 		free(running_dir);

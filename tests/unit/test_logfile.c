@@ -117,6 +117,13 @@ static void test_kept_and_tail(void **state)
 	free(tail);
 	assert_null(jr_log_tail(NULL, 16));
 	free(live);
+	/* where the scheduler moves kept logs, and readers look for them */
+	tail = jr_log_kept_path("/l", "job", "01ab", JR_LOG_STDOUT);
+	assert_string_equal(tail, "/l/job/01ab.out");
+	free(tail);
+	tail = jr_log_kept_path("/l", "job", "01ab", JR_LOG_STDERR);
+	assert_string_equal(tail, "/l/job/01ab.err");
+	free(tail);
 
 	/* a taken place is not overwritten: the log stays where it is */
 	tfd = open(taken, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
