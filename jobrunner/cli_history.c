@@ -519,7 +519,9 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 	off_t off = 0;
 	int64_t next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
 	int fd, r, rc = JR_EXIT_OK, waits = 0, fails = 0;
-	bool reread;  /* the database was just opened again (a reader's follow) */
+	/* The database was just opened again (a reader's follow), or could
+	 * not be reconciled: whether the run's jobrunner is gone is seen here. */
+	bool reread;
 	bool checked; /* ... or reconciled, and the run read from it */
 
 	fd = open(live, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -549,7 +551,12 @@ static int logs_live(struct jr_cli_ctx *ctx, const char *id, const char *live, b
 			next_reconcile = jr_mono_ms() + FOLLOW_RECONCILE_MS;
 			reread = !ctx->st || !jr_store_writable(ctx->st);
 			if (!reread) {
-				r = jr_store_reconcile(ctx->st, NULL, &err);
+				/* Unable to record a lost run now (another
+				 * process holds the database's lock, say), it
+				 * sees for itself, as a reader does. */
+				if (jr_store_reconcile(ctx->st, NULL, &err) < 0)
+					reread = true;
+				r = 0;
 			} else {
 				jr_store_close(ctx->st);
 				ctx->st = NULL;

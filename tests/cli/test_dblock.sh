@@ -96,6 +96,10 @@ check "... does not wait for it (${took} ms)" test "$took" -lt 5000
 contains "shows the runs" "$T/out" "running"
 contains "says the lost run is not recorded yet" "$T/err" "not recorded as lost yet"
 contains "... and why" "$T/err" "another process held its write lock for"
+# Following it meanwhile: unable to record it lost, logs sees for itself
+# that its jobrunner is gone.
+expect_exit 0 "logs --follow of that run under a lock ends" timeout 20 "$JR" -c "$P/jobrunner.ini" logs --follow stopped-in-lock
+contains "saying its jobrunner is gone" "$T/err" "the jobrunner running it is gone"
 release c
 expect_exit 0 "once the lock is free, history records it" jr history stopped-in-lock
 contains "and says so" "$T/err" "recorded as lost"
