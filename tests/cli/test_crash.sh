@@ -88,9 +88,7 @@ equals "nothing left queued or running" "$(q "select count(*) from runs where st
 # files in use still, in .running, where they are no more. The commit is
 # made to fail by lowering the file size limit of the jobrunner running it
 # to 0 (prlimit) while the job waits: nothing more can be written to the
-# database, and the next write is the run's end. (One job per jobrunner:
-# one that fails while another job's processes are still there stops
-# those, which can take that job's kill_grace.) ---
+# database, and the next write is the run's end. ---
 if command -v prlimit >/dev/null; then
 	job m.yaml <<EOF2
 jobs:
@@ -181,6 +179,30 @@ assert (r["stdout_path"], r["stderr_path"]) == (sys.argv[2] + ".out", sys.argv[2
 	expect_exit 0 "logs of the run, its old name in .running taken" jr logs moved
 	equals "prints the run's own log" "$(cat "$T/out")" "$(printf 'important output\nlast words')"
 	rm -f "$mout"
+
+	# A job still running when jobrunner stops on such an error is stopped
+	# at once, though a process of it outlives its shell (a zombie of
+	# jobrunner's, as child subreaper, until reaped): not held until its
+	# kill_grace.
+	rm -f "$T/go"
+	job stays.yaml <<EOF2
+jobs:
+  - name: ends-first
+    shell: 'while [ ! -e $T/go ]; do sleep 0.05; done'
+  - name: stays
+    shell: 'while :; do sleep 0.05; done'
+    kill_grace: 60s
+EOF2
+	"$JR" -c "$P/jobrunner.ini" run -j 2 ends-first stays >/dev/null 2>&1 &
+	runner=$!
+	wait_for "both run" 10 qeq "select count(*) from runs where job in ('ends-first', 'stays') and status='running' and pid > 0" 2
+	prlimit --fsize=0 --pid "$runner"
+	before=$(date +%s)
+	touch "$T/go"
+	wait "$runner"
+	equals "the jobrunner stops: it could not record" "$?" 2
+	took=$(($(date +%s) - before))
+	check "at once, not after the running job's kill_grace (${took} s)" test "$took" -lt 30
 else
 	echo "# no prlimit: a run whose end could not be recorded is not tested"
 fi
