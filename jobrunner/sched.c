@@ -114,6 +114,8 @@ struct sched {
 	bool said_log_full;	/* log_dir's filesystem was found full */
 	int64_t wait_stop_mono; /* db_wait: a signal or error came: when to give up */
 	bool wait_said;		/* ... the current wait was said */
+	bool wait_reaped;	/* ... reaped attempts, for the next step */
+	bool wait_gave_up;	/* ... gave up: the batch stops on that error */
 };
 
 /* ---- signals: a self-pipe the loop polls ---- */
@@ -673,7 +675,9 @@ static bool log_full(int fd)
 	struct statvfs sv;
 	unsigned long long room;
 
-	if (fd < 0 || fstatvfs(fd, &sv) < 0)
+	/* (no block count: a filesystem that does not tell, as some FUSE
+	 * ones do) */
+	if (fd < 0 || fstatvfs(fd, &sv) < 0 || sv.f_blocks == 0)
 		return false;
 	room = (unsigned long long)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
 	return room < 64 * 1024;
@@ -1160,6 +1164,15 @@ static int step(struct sched *s, struct jr_err *err)
 
 		if (u->state != U_STARTING)
 			continue;
+		/* A signal that came while the step waited for the database
+		 * (db_wait) stops what it was about to start. */
+		if (s->stopping) {
+			s->nstarting--;
+			if (attempt_done(s, u, INTERRUPTED_UNSTARTED, err) < 0)
+				return -1;
+			changed = true;
+			continue;
+		}
 		if (attempt_launch(s, u, err) < 0)
 			return -1;
 		if (u->state != U_RUNNING)
@@ -1171,6 +1184,13 @@ static int step(struct sched *s, struct jr_err *err)
 	 * running than the batch runs. */
 	if (changed)
 		progress(s, false);
+	/* Attempts reaped while the step waited for the database, after it
+	 * looked for them, are for another step: nothing else would wake
+	 * the loop for them. */
+	if (s->wait_reaped) {
+		s->wait_reaped = false;
+		freed = 1;
+	}
 	return freed;
 fail:
 	if (keep_step(s, err) == 0)
@@ -1296,10 +1316,18 @@ static bool db_wait(void *arg, int64_t waited_ms)
 	struct sched *s = arg;
 	size_t i;
 
-	if (waited_ms == 0)
+	if (s->wait_gave_up)
+		return false;
+	if (waited_ms == 0) {
 		s->wait_said = false;
-	handle_signals(s);
-	reap_pass(s);
+		s->wait_stop_mono = 0;
+	}
+	/* (After a fatal error, a signal changes nothing: the error is what
+	 * ends the batch.) */
+	if (!s->fatal)
+		handle_signals(s);
+	if (reap_pass(s))
+		s->wait_reaped = true;
 	for (i = 0; i < s->nhooks; i++)
 		jr_cmd_poll(s->hooks[i].cmd);
 	if ((s->stopping || s->fatal) && !s->wait_stop_mono)
@@ -1310,9 +1338,11 @@ static bool db_wait(void *arg, int64_t waited_ms)
 		say(s, "waiting for the database: another process holds its write lock "
 		       "(an open sqlite3 transaction?)");
 	}
-	if (s->wait_stop_mono && jr_mono_ms() >= s->wait_stop_mono)
-		return false;
-	return waited_ms < DB_WAIT_MS;
+	/* Given up once, jobrunner stops on that error: its later writes
+	 * (what it knows, on the way out) do not wait again. */
+	if ((s->wait_stop_mono && jr_mono_ms() >= s->wait_stop_mono) || waited_ms >= DB_WAIT_MS)
+		s->wait_gave_up = true;
+	return !s->wait_gave_up;
 }
 
 static int loop(struct sched *s, struct jr_err *err)

@@ -203,11 +203,14 @@ static int db_fail(struct jr_store *st, struct jr_err *err, const char *what)
 	bool retry = st->unlocked && code == SQLITE_CORRUPT;
 	char busy[128] = "";
 
-	if (code == SQLITE_BUSY)
+	if (code == SQLITE_BUSY && st->busy_waited_ms > 0)
 		snprintf(busy, sizeof(busy),
 			 " (another process held its write lock for %.1f s: an open sqlite3 "
 			 "transaction?)",
 			 (double)st->busy_waited_ms / 1000);
+	else if (code == SQLITE_BUSY)
+		snprintf(busy, sizeof(busy), " (another process holds a lock on it)");
+	st->busy_waited_ms = 0;
 	return jr_err_set(err, "%s: %s: %s%s%s%s%s%s", st->path, what, sqlite3_errmsg(st->db),
 			  sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "",
 			  retry ? " (read without locks, for want of write access, while a "
@@ -321,6 +324,7 @@ static int write_commit(struct jr_store *st, struct jr_err *err)
 {
 	if (st->batch)
 		return 0;
+	st->busy_waited_ms = 0; /* a wait before this write ended well */
 	return simple(st, S_COMMIT, "commit", err);
 }
 
@@ -392,6 +396,7 @@ int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
 
 	assert(st->batch);
 	st->batch = st->batch_open = false;
+	st->busy_waited_ms = 0; /* a wait before this batch's writes ended well */
 	if (open && write_commit(st, err) < 0) {
 		write_rollback(st);
 		return -1;

@@ -39,6 +39,15 @@ jobs:
     needs: [ends-in-lock]
   - name: stopped-in-lock
     shell: 'while :; do sleep 0.05; done'
+  - name: late-a
+    shell: 'while [ ! -e la.go ]; do sleep 0.05; done'
+    timeout: 60s
+  - name: early-b
+    shell: 'while [ ! -e eb.go ]; do sleep 0.05; done'
+    timeout: 60s
+  - name: retrier
+    shell: 'echo x >> retrier.ran; exit 1'
+    retries: {count: 1, delay: 4s}
 EOF2
 touch "$P/jobs.d/ends.go"
 expect_exit 0 "a first run makes the database" jr run after-lock
@@ -64,6 +73,39 @@ check "... ended when it ended, not when the lock came free" \
 equals "the other timed out" "$(q "select status, error from runs where job='times-out-in-lock'")" "timed_out|timed out after 1000 ms"
 check "... on time" test "$(q "select duration_ms from runs where job='times-out-in-lock'")" -lt 5000
 equals "and the job after it ran" "$(q "select status from runs where job='after-lock' order by id desc limit 1")" succeeded
+
+# --- jobs ending while the step that records another's end waits: the
+# one before it in the batch is recorded by another step, which nothing
+# but the wait could have woken (not on a terminal: no progress line) ---
+"$JR" -c "$P/jobrunner.ini" run -j 2 late-a early-b >"$T/run.out" 2>&1 &
+runner=$!
+wait_for "two jobs run" 10 qeq "select count(*) from runs where job in ('late-a', 'early-b') and status='running' and pid > 0" 2
+la=$(q "select pid from runs where job='late-a' and status='running'")
+eb=$(q "select pid from runs where job='early-b' and status='running'")
+hold d
+touch "$P/jobs.d/eb.go"
+wait_for "the second ends (its step waits)" 10 gone "$eb"
+touch "$P/jobs.d/la.go"
+wait_for "the first ends meanwhile" 10 gone "$la"
+release d
+wait_for "jobrunner ends" 10 bash -c "! kill -0 $runner 2>/dev/null"
+kill -INT "$runner" 2>/dev/null
+wait "$runner"
+equals "both recorded succeeded" "$(q "select group_concat(status) from runs where job in ('late-a', 'early-b')")" "succeeded,succeeded"
+
+# --- a retry that came due while its step waited, then a signal: it does
+# not start ---
+"$JR" -c "$P/jobrunner.ini" run retrier >"$T/run.out" 2>&1 &
+runner=$!
+wait_for "the first attempt failed" 10 qeq "select count(*) from runs where job='retrier' and status='failed'" 1
+hold e
+sleep 5 # the retry is due 4 s after the first attempt: its step waits
+kill -INT "$runner"
+release e
+wait "$runner"
+equals "SIGINT: exit 130" "$?" 130
+equals "the retry did not start" "$(wc -l <"$P/jobs.d/retrier.ran")" 1
+equals "its run says so" "$(q "select status, error from runs where job='retrier' and attempt = 2")" "failed|interrupted before it started"
 
 # --- a signal under a lock: the jobs are stopped at once ---
 "$JR" -c "$P/jobrunner.ini" run stopped-in-lock >"$T/run.out" 2>&1 &
