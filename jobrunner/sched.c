@@ -1279,23 +1279,6 @@ static bool reap_pass(struct sched *s)
 	return reaped;
 }
 
-/* jr_cmd_wait for a command stopped after a fatal error, reaping what
- * re-parents to us meanwhile, as the loop does: a process of the job that
- * outlived its parent (the TERM reached both) is then a zombie of ours,
- * whose group, alive for kill(2), would hold us for the job's kill_grace. */
-static void wait_stopped(struct jr_cmd *cmd)
-{
-	struct pollfd fds[4];
-
-	while (jr_cmd_poll(cmd) == 0) {
-		int n = jr_cmd_pollfds(cmd, fds, 4);
-		int64_t d = jr_cmd_deadline(cmd), left = d < 0 ? 100 : d - jr_mono_ms();
-
-		jr_spawn_reap_orphans();
-		poll(fds, (nfds_t)n, left < 0 ? 0 : left > 100 ? 100 : (int)left);
-	}
-}
-
 /* How long a step waits for a write lock another process holds on the
  * database (an open sqlite3 transaction, say) before jobrunner gives up
  * (an error, exit 2): the jobs running go on meanwhile (db_wait), none
@@ -1592,7 +1575,7 @@ int jr_sched_run(const struct jr_config *cfg, const struct jr_machine *host, str
 		for (i = 0; i < s.nu; i++)
 			if (s.u[i].cmd) {
 				if (s.u[i].state == U_RUNNING)
-					wait_stopped(s.u[i].cmd);
+					jr_cmd_wait(s.u[i].cmd, NULL);
 				attempt_done(&s, &s.u[i], NULL, &e2);
 			}
 		why = s.stopping ? jr_xstrdup(INTERRUPTED_UNSTARTED)

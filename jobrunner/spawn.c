@@ -1875,12 +1875,18 @@ int64_t jr_cmd_deadline(const struct jr_cmd *cmd)
 int jr_cmd_wait(struct jr_cmd *cmd, struct jr_cmd_result *res)
 {
 	struct pollfd fds[4];
-	int rc;
+	int rc, sub = 0;
 
 	if (cmd->state == ST_NEW) {
 		cmd_fail(cmd, EINVAL, "command not started");
 		return -1;
 	}
+	/* A child subreaper (the scheduler) inherits the orphans of what it
+	 * runs: zombies of its own, they would keep the command's group alive
+	 * for kill(2) until its grace ends. Reaped as they come, as its event
+	 * loop does (the group is re-checked every JR_RECHECK_MS). */
+	if (prctl(PR_GET_CHILD_SUBREAPER, &sub) < 0)
+		sub = 0;
 	while ((rc = jr_cmd_poll(cmd)) == 0) {
 		int n = jr_cmd_pollfds(cmd, fds, 4);
 		int64_t d = jr_cmd_deadline(cmd);
@@ -1893,6 +1899,8 @@ int jr_cmd_wait(struct jr_cmd *cmd, struct jr_cmd_result *res)
 		}
 		if (n == 0 && timeout < 0)
 			timeout = JR_NOPIDFD_POLL_MS; /* should not happen: stay live */
+		if (sub)
+			jr_spawn_reap_orphans();
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			cmd_fail(cmd, errno, "poll");
 			return -1;

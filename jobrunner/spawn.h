@@ -167,7 +167,8 @@ int jr_cmd_run(struct jr_cmd *cmd, struct jr_cmd_result *res);
  *                     (timeout, kill escalation), or -1 for none
  *   jr_cmd_poll       does any pending work without blocking: feeds/drains
  *                     pipes, escalates kills, reaps; 1 when finished
- *   jr_cmd_wait       blocks until finished; 0, or -1 on error
+ *   jr_cmd_wait       blocks until finished; 0, or -1 on error (in a child
+ *                     subreaper, reaps orphans meanwhile: jr_spawn_reap_orphans)
  *   jr_cmd_terminate  TERM to the group now, KILL after grace; nothing when
  *                     the main process already exited (its end stands)
  * jr_cmd_poll may be called at any time, for any command, any number of times.
