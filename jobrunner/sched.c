@@ -835,8 +835,9 @@ static int attempt_done(struct sched *s, struct unit *u, const char *why, struct
 	}
 	/* A full log_dir cuts the job's output short, and a job that fails
 	 * to write (as most do then) fails without a word where its stderr
-	 * went: say why, on the run and once to the user. */
-	if (r && (log_full(u->out_fd) || log_full(u->err_fd))) {
+	 * went: say why, on the run and once to the user. (Both logs are in
+	 * log_dir: one look is enough.) */
+	if (r && log_full(u->out_fd >= 0 ? u->out_fd : u->err_fd)) {
 		if (status != JR_RUN_SUCCEEDED)
 			jr_buf_addf(&msg, "%slog_dir is full: output cut short",
 				    msg.len ? "; " : "");
