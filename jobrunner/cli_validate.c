@@ -102,13 +102,13 @@ int jr_cli_list(const struct jr_cli *cli, int argc, char **argv)
 			jr_buf_adds(&b, i ? ",\n {\"name\":" : "\n {\"name\":");
 			jr_buf_add_json_str(&b, job->name);
 			jr_buf_adds(&b, ",\"description\":");
-			if (job->description) {
-				char *d = jr_job_redact_dup(job, job->description, NULL);
+			{
+				char *d = job->description
+						  ? jr_job_redact_dup(job, job->description, NULL)
+						  : NULL;
 
-				jr_buf_add_json_str(&b, d);
+				jr_buf_add_json_str(&b, d); /* null when none */
 				free(d);
-			} else {
-				jr_buf_add_json_str(&b, NULL);
 			}
 			jr_buf_adds(&b, ",\"schedule\":");
 			jr_buf_add_json_str(&b, job->schedule);

@@ -213,12 +213,6 @@ void jr_jobset_release(struct jr_jobset *set);
 /* Frees a job and everything it owns (NULL is fine). */
 void jr_job_free(struct jr_job *job);
 
-/* Returns a copy of text (caller frees) in which every secret value is
- * replaced by "***": the env.set values of names listed in env.secret, and
- * each non-empty string of extra_values (NULL-terminated, may be NULL; for
- * secrets inherited from the environment): every byte of every occurrence
- * hidden, as jr_redact does; job may be NULL (only extra_values then).
- * Never returns NULL. */
 /* The values of job's secret variables, empty ones left out: those env.set
  * gives, and with env those jobrunner's environment gives the other names
  * of env.secret (as the job gets them). A NULL-terminated array of
@@ -228,6 +222,12 @@ const char **jr_job_secret_values(const struct jr_job *job, bool env);
  * secret values replaced by *** inside its string values, never in its
  * keys. Consumes json; returns the text to use. */
 char *jr_job_redact_json(const struct jr_job *job, char *json);
+/* Returns a copy of text (caller frees) in which every secret value is
+ * replaced by "***": the env.set values of names listed in env.secret, and
+ * each non-empty string of extra_values (NULL-terminated, may be NULL; for
+ * secrets inherited from the environment): every byte of every occurrence
+ * hidden, as jr_redact does; job may be NULL (only extra_values then).
+ * Never returns NULL. */
 char *jr_job_redact_dup(const struct jr_job *job, const char *text,
 			const char *const *extra_values);
 

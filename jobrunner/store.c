@@ -391,12 +391,10 @@ bool jr_store_batch_written(const struct jr_store *st)
 int jr_store_batch_commit(struct jr_store *st, struct jr_err *err)
 {
 	bool open = st->batch_open;
-
 	int moved = 0;
 
 	assert(st->batch);
 	st->batch = st->batch_open = false;
-	st->busy_waited_ms = 0; /* a wait before this batch's writes ended well */
 	if (open && write_commit(st, err) < 0) {
 		write_rollback(st);
 		return -1;
